@@ -1,0 +1,54 @@
+# The course's commands. `make book` and `make test` each do the whole set-up on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DATA_DIR := /usr/share/datasets/fashion-mnist
+# pip's noise about this machine's local mirrors is filtered; its errors are not.
+PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
+
+.PHONY: help setup data book book-student test bench student grade lab clean
+
+help:
+	@echo "make book          build the HTML book at the full size into _build/html"
+	@echo "make test          run the companion's tests and every chapter at the quick size"
+	@echo "make book-student  build the book without solutions into _build/html-student"
+	@echo "make student       write the student notebooks into _build/student"
+	@echo "make grade SUBMISSIONS=dir   autograde submitted notebooks into _build/grades"
+	@echo "make bench         time each trainer against a bare loop in its framework"
+	@echo "make lab           open the course in JupyterLab"
+
+setup: $(STAMP) data
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip $(PIP_QUIET)
+	$(PY) -m pip install --quiet -r requirements.txt $(PIP_QUIET)
+	$(PY) -m jupytext --version >/dev/null
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp etc/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	@touch $(STAMP)
+
+# Fashion-MNIST from Debian's package when we are root on Debian; otherwise companion.data says what to do.
+data:
+	@if [ -f $(DATA_DIR)/train-images-idx3-ubyte.gz ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Fashion-MNIST (Debian package dataset-fashion-mnist)"; \
+	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) ; \
+	else echo "note: Fashion-MNIST not found in $(DATA_DIR); see README (Data)"; fi
+
+book: setup
+	COURSE_SIZE=full COURSE_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "The book is in _build/html/index.html"
+
+test: setup
+	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: setup
+	COURSE_PROGRESS=0 $(PY) benchmarks/trainers.py
+
+lab: setup
+	$(VENV)/bin/jupyter lab book/
+
+clean:
+	rm -rf _build

@@ -1,0 +1,106 @@
+"""One interface over the three frameworks: build, weights, predictions, gradients, training steps.
+
+Each backend module (:mod:`.tf1`, :mod:`.keras`, :mod:`.torch`) implements the same functions; the
+functions here find the backend of a model and check the arguments once, for all three.
+
+**The neutral weight format** is a list of float32 NumPy arrays in Keras' order: layer by layer, in the
+order the layers are applied; within a layer ``kernel`` (shape ``(fan_in, fan_out)``, PyTorch's
+``weight`` transposed), ``bias``; for batch normalization ``gamma``, ``beta``, ``moving_mean``,
+``moving_variance``. The same list loads into the model's twin in any framework.
+"""
+import importlib
+import sys
+import weakref
+
+import numpy as np
+
+from ..registry import FRAMEWORKS, check_framework, spec as model_spec
+
+_TASKS = weakref.WeakKeyDictionary()  # model -> task ("classification" or "regression")
+
+
+def backend(framework):
+    """The backend module of ``framework`` (``tf1``, ``keras`` or ``torch``); imports it on first use."""
+    return importlib.import_module(f"{__name__}.{check_framework(framework)}")
+
+
+def framework_of(model):
+    """``"tf1"``, ``"keras"`` or ``"torch"``: which framework ``model`` belongs to."""
+    for name in FRAMEWORKS:
+        module = sys.modules.get(f"{__name__}.{name}")
+        if module is not None and module.owns(model):
+            return name
+    if "torch" in sys.modules and backend("torch").owns(model):
+        return "torch"
+    if "keras" in sys.modules and backend("keras").owns(model):
+        return "keras"
+    raise TypeError(f"{type(model).__name__} is not a model of the course: pass a model made by "
+                    f"companion.models.build, a keras.Model or a torch.nn.Module")
+
+
+def build(name, framework, seed=0, weights=None, **options):
+    """Build registered model ``name`` in ``framework``, seeded with ``seed``.
+
+    ``weights`` (neutral format) replaces the framework's own initial weights, so the same list gives
+    the same model in the three frameworks. ``options`` override the model's registered defaults.
+    """
+    spec = model_spec(name)
+    model = backend(framework).build(spec, spec.options(**options), seed)
+    _TASKS[model] = spec.task
+    if weights is not None:
+        set_weights(model, weights)
+    return model
+
+
+def task_of(model, task=None):
+    """The task of ``model``: ``task`` if given, else the registered one, else classification."""
+    return task or _TASKS.get(model, "classification")
+
+
+def get_weights(model):
+    """The model's weights in the neutral format (a list of float32 arrays, Keras order)."""
+    return [np.asarray(w, dtype=np.float32) for w in backend(framework_of(model)).get_weights(model)]
+
+
+def set_weights(model, weights):
+    """Load ``weights`` (neutral format) into ``model``; a wrong count or shape is a clear error."""
+    current = get_weights(model)
+    weights = [np.asarray(w, dtype=np.float32) for w in weights]
+    if len(weights) != len(current):
+        raise ValueError(f"the model has {len(current)} weight arrays, got {len(weights)}: shapes "
+                         f"expected {[w.shape for w in current]}")
+    for i, (new, old) in enumerate(zip(weights, current)):
+        if new.shape != old.shape:
+            raise ValueError(f"weight array {i} has shape {new.shape}, the model expects {old.shape} "
+                             f"(kernels are (fan_in, fan_out) in the neutral format)")
+    backend(framework_of(model)).set_weights(model, weights)
+
+
+def trainable_mask(model):
+    """One bool per neutral weight array: True where it is trained (False for moving statistics)."""
+    return list(backend(framework_of(model)).trainable_mask(model))
+
+
+def predict(model, X, training=False):
+    """The model's raw outputs (logits, or the regression output) on ``X`` as a float32 array."""
+    X = _as_inputs(X)
+    return np.asarray(backend(framework_of(model)).predict(model, X, training))
+
+
+def loss_and_gradients(model, X, y, task=None):
+    """``(loss, gradients)`` of ``model`` on ``(X, y)`` in training mode, leaving the model unchanged.
+
+    The gradients follow the neutral order, one array per *trainable* weight array (see
+    :func:`trainable_mask`), kernels as ``(fan_in, fan_out)``.
+    """
+    X, y = _as_inputs(X), np.asarray(y)
+    loss, grads = backend(framework_of(model)).loss_and_gradients(model, X, y, task_of(model, task))
+    return float(loss), [np.asarray(g, dtype=np.float32) for g in grads]
+
+
+def _as_inputs(X):
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim < 2:
+        raise ValueError(f"inputs need a batch axis first: got shape {X.shape}; "
+                         f"use X.reshape(-1, 1) for a batch of scalars")
+    return X

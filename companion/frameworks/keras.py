@@ -1,0 +1,96 @@
+"""The Keras 3 backend (TensorFlow as its backend): neutral weights, predictions, gradients, training."""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(f"the course runs Keras on TensorFlow, but Keras' backend is "
+                      f"{keras.backend.backend()!r}: set KERAS_BACKEND=tensorflow before starting Python")
+
+
+def owns(model):
+    """True for a ``keras.Model``."""
+    return isinstance(model, keras.Model)
+
+
+def seed(value):
+    """Seed Keras (and through it Python, NumPy and TensorFlow)."""
+    keras.utils.set_random_seed(value)
+
+
+def build(spec, options, seed_value):
+    """Call the registered Keras builder with Keras seeded."""
+    seed(seed_value)
+    return spec.builders["keras"](**options)
+
+
+def get_weights(model):
+    """``model.get_weights()``: Keras' order is the neutral order."""
+    return model.get_weights()
+
+
+def set_weights(model, weights):
+    """``model.set_weights(weights)``."""
+    model.set_weights(weights)
+
+
+def trainable_mask(model):
+    """True for each of ``model.weights`` that is trainable."""
+    trainable = {w.path for w in model.trainable_weights}
+    return [w.path in trainable for w in model.weights]
+
+
+def predict(model, X, training=False):
+    """Raw outputs of ``model(X, training=training)``."""
+    return keras.ops.convert_to_numpy(model(X, training=training))
+
+
+def loss_fn(task):
+    """Softmax cross-entropy on logits (``from_logits=True``) or mean squared error."""
+    if task == "classification":
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return keras.losses.MeanSquaredError()
+
+
+def loss_and_gradients(model, X, y, task):
+    """Loss and trainable gradients of ``model(X, training=True)``; moving statistics are restored."""
+    saved = [w.numpy() for w in model.non_trainable_weights]
+    with tf.GradientTape() as tape:
+        loss = loss_fn(task)(y, model(X, training=True))
+    by_path = dict(zip((w.path for w in model.trainable_weights),
+                       tape.gradient(loss, model.trainable_weights)))
+    for w, value in zip(model.non_trainable_weights, saved):
+        w.assign(value)
+    return float(loss), [by_path[w.path].numpy() for w in model.weights if w.path in by_path]
+
+
+def make_optimizer(config):
+    """The Keras optimizer of ``config``, every hyperparameter explicit (Adam's epsilon defaults differ)."""
+    if config.name == "adam":
+        return keras.optimizers.Adam(learning_rate=config.learning_rate, beta_1=config.beta_1,
+                                     beta_2=config.beta_2, epsilon=config.epsilon)
+    return keras.optimizers.SGD(learning_rate=config.learning_rate, momentum=config.momentum)
+
+
+class Trainer:
+    """The Keras training step: ``compile`` once, then ``train_on_batch`` / ``evaluate``."""
+
+    def __init__(self, model, task, config):
+        self.model, self.task = model, task
+        metrics = ["accuracy"] if task == "classification" else []
+        model.compile(optimizer=make_optimizer(config), loss=loss_fn(task), metrics=metrics,
+                      jit_compile=False)
+
+    def step(self, X, y):
+        """One update on a batch; returns (mean loss, number of correct predictions or nan)."""
+        logs = self.model.train_on_batch(X, y, return_dict=True)
+        return logs["loss"], logs.get("accuracy", float("nan")) * len(X)
+
+    def evaluate(self, X, y):
+        """(mean loss, n correct or nan) in inference mode."""
+        logs = self.model.evaluate(X, y, batch_size=len(X), verbose=0, return_dict=True)
+        return logs["loss"], logs.get("accuracy", float("nan")) * len(X)

@@ -1,0 +1,157 @@
+"""The TF1 backend: a graph, a session, placeholders and ``feed_dict``, on TensorFlow 2.21.
+
+A TF1 model of the course is a *graph function* ``f(X, training, **options) -> outputs`` written with
+``tf.compat.v1`` ops and :mod:`companion.tf1.layers`. :class:`GraphModel` builds it in a graph of its
+own (TF2 behaviour stays on for the rest of the process, so Keras still works beside it), adds the loss,
+and holds the session.
+"""
+import numpy as np
+import tensorflow as tf
+
+v1 = tf.compat.v1
+
+
+class GraphModel:
+    """A TF1 program: graph, session, placeholders ``X``, ``y``, ``training``, the output and the loss.
+
+    ``training`` is a ``placeholder_with_default(False)``: feed ``{model.training: True}`` to use batch
+    statistics in batch normalization. Close the session with :meth:`close` (or use ``with``).
+    """
+
+    def __init__(self, graph_fn, input_shape, task, seed=0, **options):
+        self.task = task
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            v1.set_random_seed(seed)
+            self.X = v1.placeholder(tf.float32, (None, *input_shape), name="X")
+            self.training = v1.placeholder_with_default(False, (), name="training")
+            self.output = graph_fn(self.X, self.training, **options)
+            self.variables = v1.global_variables()
+            self.trainable_variables = v1.trainable_variables()
+            self.y, self.loss, self.n_correct = _loss_ops(self.output, task)
+            self.gradients = tf.gradients(self.loss, self.trainable_variables)
+            self._values = [v1.placeholder(v.dtype.base_dtype, v.shape) for v in self.variables]
+            self._assign = tf.group(*[v.assign(p) for v, p in zip(self.variables, self._values)])
+            init = v1.global_variables_initializer()
+        self.session = v1.Session(graph=self.graph)
+        self.session.run(init)
+        self._train_ops = {}
+
+    def feed(self, X, y=None, training=False):
+        """The ``feed_dict`` for inputs ``X``, targets ``y`` and the training flag."""
+        feed = {self.X: X, self.training: training}
+        if y is not None:
+            feed[self.y] = y
+        return feed
+
+    def train_op(self, config):
+        """The training op of optimizer ``config``: ``minimize`` after the ``UPDATE_OPS``, built once."""
+        key = tuple(sorted(vars(config).items()))
+        if key not in self._train_ops:
+            with self.graph.as_default():
+                before = set(v1.global_variables())
+                optimizer = make_optimizer(config)
+                with tf.control_dependencies(v1.get_collection(v1.GraphKeys.UPDATE_OPS)):
+                    op = optimizer.minimize(self.loss, var_list=self.trainable_variables)
+                slots = [v for v in v1.global_variables() if v not in before]
+                self.session.run(v1.variables_initializer(slots))
+            self._train_ops[key] = op
+        return self._train_ops[key]
+
+    def close(self):
+        """Close the session (the graph's memory is freed with the object)."""
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _loss_ops(output, task):
+    """Targets placeholder, mean loss and number of correct predictions for ``task``."""
+    if task == "classification":
+        y = v1.placeholder(tf.int64, (None,), name="y")
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=output))
+        n_correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(output, axis=1), y), tf.float32))
+    else:
+        y = v1.placeholder(tf.float32, output.shape, name="y")
+        loss = tf.reduce_mean(tf.square(output - y))
+        n_correct = tf.constant(float("nan"))
+    return y, tf.identity(loss, name="loss"), n_correct
+
+
+def make_optimizer(config):
+    """The ``tf.compat.v1.train`` optimizer of ``config``, every hyperparameter explicit."""
+    if config.name == "adam":
+        return v1.train.AdamOptimizer(config.learning_rate, beta1=config.beta_1, beta2=config.beta_2,
+                                      epsilon=config.epsilon)
+    if config.momentum:
+        return v1.train.MomentumOptimizer(config.learning_rate, momentum=config.momentum)
+    return v1.train.GradientDescentOptimizer(config.learning_rate)
+
+
+def owns(model):
+    """True for a :class:`GraphModel`."""
+    return isinstance(model, GraphModel)
+
+
+def seed(value):
+    """TF1 programs are seeded per graph (``set_random_seed`` when the graph is built): nothing to do."""
+
+
+def build(spec, options, seed_value):
+    """Build the registered TF1 graph function in a new :class:`GraphModel`."""
+    return GraphModel(spec.builders["tf1"], spec.input_shape, spec.task, seed=seed_value, **options)
+
+
+def get_weights(model):
+    """The variables' values, in creation order (the neutral order)."""
+    return model.session.run(model.variables)
+
+
+def set_weights(model, weights):
+    """Assign the neutral weight list to the variables through the assign placeholders."""
+    model.session.run(model._assign, dict(zip(model._values, weights)))
+
+
+def trainable_mask(model):
+    """True for each variable in ``TRAINABLE_VARIABLES``."""
+    trainable = set(model.trainable_variables)
+    return [v in trainable for v in model.variables]
+
+
+def predict(model, X, training=False):
+    """``session.run(output)`` with the training flag fed."""
+    return model.session.run(model.output, model.feed(X, training=training))
+
+
+def loss_and_gradients(model, X, y, task):
+    """``session.run([loss, gradients])`` in training mode; ``UPDATE_OPS`` are not run."""
+    if task != model.task:
+        raise ValueError(f"this TF1 graph was built for {model.task}, not {task}")
+    loss, grads = model.session.run([model.loss, model.gradients], model.feed(X, y, training=True))
+    return loss, grads
+
+
+class Trainer:
+    """The TF1 training step: ``session.run([train_op, loss], feed_dict=...)``, ``UPDATE_OPS`` included."""
+
+    def __init__(self, model, task, config):
+        if task != model.task:
+            raise ValueError(f"this TF1 graph was built for {model.task}, not {task}")
+        self.model, self.train_op = model, model.train_op(config)
+
+    def step(self, X, y):
+        """One update on a batch; returns (mean loss, number of correct predictions or nan)."""
+        m = self.model
+        _, loss, correct = m.session.run([self.train_op, m.loss, m.n_correct],
+                                         feed_dict=m.feed(X, y, training=True))
+        return float(loss), float(correct)
+
+    def evaluate(self, X, y):
+        """(mean loss, n correct or nan) with moving statistics (``training`` False)."""
+        m = self.model
+        loss, correct = m.session.run([m.loss, m.n_correct], feed_dict=m.feed(X, y))
+        return float(loss), float(correct)

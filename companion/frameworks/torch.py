@@ -1,0 +1,157 @@
+"""The PyTorch backend: neutral weights, predictions, gradients and the training step for ``nn.Module``s."""
+import numpy as np
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+def owns(model):
+    """True for a ``torch.nn.Module``."""
+    return isinstance(model, nn.Module)
+
+
+def device():
+    """The device trainers use: the GPU when one is present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def seed(value):
+    """Seed PyTorch's generators (CPU and GPU)."""
+    torch.manual_seed(value)
+
+
+def build(spec, options, seed_value):
+    """Call the registered PyTorch builder with PyTorch seeded."""
+    seed(seed_value)
+    return spec.builders["torch"](**options)
+
+
+def _neutral_tensors(model):
+    """(tensor, transposed?, trainable?) for each neutral weight array, in Keras order."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            yield module.weight, True, True
+            if module.bias is not None:
+                yield module.bias, False, True
+        elif isinstance(module, _BATCH_NORMS):
+            if module.affine:
+                yield module.weight, False, True
+                yield module.bias, False, True
+            yield module.running_mean, False, False
+            yield module.running_var, False, False
+        elif isinstance(module, nn.PReLU):
+            yield module.weight, False, True
+        elif any(True for _ in module.parameters(recurse=False)):
+            raise TypeError(f"{type(module).__name__} has weights that the neutral format does not "
+                            f"know yet: add it to companion.frameworks.torch._neutral_tensors")
+
+
+def get_weights(model):
+    """The neutral weight list of ``model`` (Linear weights transposed to (fan_in, fan_out))."""
+    return [(t.T if transposed else t).detach().cpu().numpy().copy()
+            for t, transposed, _ in _neutral_tensors(model)]
+
+
+@torch.no_grad()
+def set_weights(model, weights):
+    """Copy a neutral weight list into ``model``."""
+    for (t, transposed, _), w in zip(list(_neutral_tensors(model)), weights):
+        value = torch.from_numpy(np.ascontiguousarray(w.T if transposed else w))
+        t.copy_(value.to(t.device, t.dtype))
+
+
+def trainable_mask(model):
+    """True for each neutral weight array that is a trained parameter."""
+    return [trainable for _, _, trainable in _neutral_tensors(model)]
+
+
+def _device_of(model):
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+@torch.no_grad()
+def predict(model, X, training=False):
+    """Raw outputs on ``X``; ``training`` picks ``model.train()`` or ``model.eval()`` for the call."""
+    was_training = model.training
+    model.train(training)
+    try:
+        return model(torch.from_numpy(X).to(_device_of(model))).cpu().numpy()
+    finally:
+        model.train(was_training)
+
+
+def loss_fn(task):
+    """The course's loss for ``task``: softmax cross-entropy on logits, or mean squared error."""
+    return F.cross_entropy if task == "classification" else F.mse_loss
+
+
+def _targets(y, task, device_):
+    y = torch.from_numpy(np.asarray(y))
+    return (y.long() if task == "classification" else y.float()).to(device_)
+
+
+def loss_and_gradients(model, X, y, task):
+    """Loss and trainable gradients in training mode; running statistics are restored afterwards."""
+    saved = {name: b.clone() for name, b in model.named_buffers()}
+    was_training = model.training
+    model.train()
+    model.zero_grad(set_to_none=True)
+    dev = _device_of(model)
+    try:
+        loss = loss_fn(task)(model(torch.from_numpy(X).to(dev)), _targets(y, task, dev))
+        loss.backward()
+        grads = [(t.grad.T if transposed else t.grad).cpu().numpy().copy()
+                 for t, transposed, trainable in _neutral_tensors(model) if trainable]
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(saved[name])
+    return loss.item(), grads
+
+
+def make_optimizer(model, config):
+    """The PyTorch optimizer of ``config`` (SGD with optional momentum, or Adam), hyperparameters explicit."""
+    if config.name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.learning_rate,
+                                betas=(config.beta_1, config.beta_2), eps=config.epsilon)
+    return torch.optim.SGD(model.parameters(), lr=config.learning_rate, momentum=config.momentum)
+
+
+class Trainer:
+    """The PyTorch training step: ``zero_grad``, forward, ``backward``, ``step``, on the trainer's device."""
+
+    def __init__(self, model, task, config):
+        self.model, self.task = model.to(device()), task
+        self.device = device()
+        self.loss_fn = loss_fn(task)
+        self.optimizer = make_optimizer(model, config)
+
+    def step(self, X, y):
+        """One update on a batch; returns (mean loss, number of correct predictions or nan)."""
+        self.model.train()
+        X, y = torch.from_numpy(X).to(self.device), _targets(y, self.task, self.device)
+        self.optimizer.zero_grad()
+        out = self.model(X)
+        loss = self.loss_fn(out, y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item(), _n_correct(out, y, self.task)
+
+    @torch.no_grad()
+    def evaluate(self, X, y):
+        """(mean loss, n correct or nan) in inference mode (``model.eval()``)."""
+        self.model.eval()
+        X, y = torch.from_numpy(X).to(self.device), _targets(y, self.task, self.device)
+        out = self.model(X)
+        return self.loss_fn(out, y).item(), _n_correct(out, y, self.task)
+
+
+def _n_correct(out, y, task):
+    if task != "classification":
+        return float("nan")
+    return (out.argmax(dim=1) == y).sum().item()

@@ -1,0 +1,90 @@
+"""Weight initializers by name, with the *same distribution* in TF1, Keras and PyTorch.
+
+The frameworks share names but not always distributions: Keras' ``he_normal`` is a truncated normal
+(cut at two standard deviations, its scale divided by 0.8796 so the variance stays 2/fan_in), while
+PyTorch's ``kaiming_normal_`` is an untruncated normal. Each name below means one distribution,
+built with each framework's own tools:
+
+=================  ======================================  ===================================
+name               distribution of W (fan_in n, fan_out m)  variance
+=================  ======================================  ===================================
+``standard``       U(±1/√n)  (PyTorch's ``nn.Linear``)      1/(3n)
+``glorot_uniform`` U(±√(6/(n+m)))                           2/(n+m)
+``glorot_normal``  truncated normal, Keras style            2/(n+m)
+``he_uniform``     U(±√(6/n))                               2/n
+``he_normal``      truncated normal, Keras style            2/n
+``lecun_normal``   truncated normal, Keras style            1/n
+``normal``         N(0, 1)                                  1
+=================  ======================================  ===================================
+
+Biases always start at zero.
+"""
+import math
+
+# name -> (scale, mode, distribution) of variance scaling: Var = scale / fan, except "normal"
+SCHEMES = {
+    "standard": (1 / 3, "fan_in", "uniform"),
+    "glorot_uniform": (1.0, "fan_avg", "uniform"),
+    "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+    "he_uniform": (2.0, "fan_in", "uniform"),
+    "he_normal": (2.0, "fan_in", "truncated_normal"),
+    "lecun_normal": (1.0, "fan_in", "truncated_normal"),
+    "normal": None,
+}
+TRUNCATED_NORMAL_STD = 0.87962566103423978  # std of a unit normal cut at ±2
+
+
+def scheme(name):
+    """``(scale, mode, distribution)`` of initializer ``name`` (None for ``normal``)."""
+    if name not in SCHEMES:
+        raise ValueError(f"unknown initializer {name!r}; the course's initializers are {sorted(SCHEMES)}")
+    return SCHEMES[name]
+
+
+def variance(name, fan_in, fan_out):
+    """The variance of one weight drawn by initializer ``name``."""
+    s = scheme(name)
+    if s is None:
+        return 1.0
+    scale, mode, _ = s
+    fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    return scale / fan
+
+
+def keras(name):
+    """The Keras initializer of ``name``."""
+    import keras as k
+    s = scheme(name)
+    if s is None:
+        return k.initializers.RandomNormal(0.0, 1.0)
+    scale, mode, distribution = s
+    return k.initializers.VarianceScaling(scale=scale, mode=mode, distribution=distribution)
+
+
+def tf1(name):
+    """The ``tf.compat.v1`` initializer of ``name``."""
+    import tensorflow as tf
+    s = scheme(name)
+    if s is None:
+        return tf.compat.v1.random_normal_initializer(0.0, 1.0)
+    scale, mode, distribution = s
+    return tf.compat.v1.variance_scaling_initializer(scale=scale, mode=mode, distribution=distribution)
+
+
+def torch(name):
+    """A function that initializes a PyTorch ``(fan_out, fan_in)`` weight in place as ``name`` does."""
+    from torch import nn
+
+    def init(weight):
+        fan_out, fan_in = weight.shape
+        s = scheme(name)
+        if s is None:
+            return nn.init.normal_(weight, 0.0, 1.0)
+        _, _, distribution = s
+        std = math.sqrt(variance(name, fan_in, fan_out))
+        if distribution == "uniform":
+            return nn.init.uniform_(weight, -math.sqrt(3) * std, math.sqrt(3) * std)
+        std /= TRUNCATED_NORMAL_STD
+        return nn.init.trunc_normal_(weight, 0.0, std, -2 * std, 2 * std)
+
+    return init

@@ -1,0 +1,81 @@
+"""NumPy references that the three frameworks are checked against (float64 throughout)."""
+import numpy as np
+
+
+def sigmoid(z):
+    """σ(z) = 1 / (1 + e^-z), computed without overflow for large |z|."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_prime(z):
+    """σ'(z) = σ(z)(1 − σ(z)): at most 1/4, at z = 0."""
+    s = sigmoid(z)
+    return s * (1 - s)
+
+
+def chain_weights(w, b):
+    """The neutral weight list of a sigmoid chain with weights ``w[k]`` and biases ``b[k]``."""
+    if len(w) != len(b):
+        raise ValueError(f"a chain needs one bias per weight: got {len(w)} weights, {len(b)} biases")
+    out = []
+    for wk, bk in zip(w, b):
+        out += [np.array([[wk]], dtype=np.float32), np.array([bk], dtype=np.float32)]
+    return out
+
+
+def chain_forward(weights, x):
+    """Pre-activations ``z[k]`` and activations ``a[k]`` (``a[0] = x``) of a sigmoid chain, float64."""
+    a, zs = [np.asarray(x, dtype=np.float64).reshape(-1)], []
+    for k in range(0, len(weights), 2):
+        w, b = float(weights[k][0, 0]), float(weights[k + 1][0])
+        zs.append(w * a[-1] + b)
+        a.append(sigmoid(zs[-1]))
+    return zs, a
+
+
+def chain_backprop(weights, x, t):
+    """Loss and gradients of the chain's mean squared error, by the chain rule written out.
+
+    Returns ``(loss, grads, factors)``: ``grads`` in the neutral order (``dC/dw_1, dC/db_1, ...``) and,
+    for a single example, ``factors[k] = w_{k+1} σ'(z_k)`` for k = 1..L-1, the terms whose product
+    carries the gradient from layer L down to layer 1.
+    """
+    zs, a = chain_forward(weights, x)
+    t = np.asarray(t, dtype=np.float64).reshape(-1)
+    n, depth = len(t), len(zs)
+    loss = np.mean((a[-1] - t) ** 2)
+    delta = 2 * (a[-1] - t) / n * sigmoid_prime(zs[-1])      # dC/dz_L
+    grads = [None] * (2 * depth)
+    for k in range(depth - 1, -1, -1):                          # layer k+1, from the top down
+        grads[2 * k] = np.array([[np.sum(delta * a[k])]])       # dC/dw
+        grads[2 * k + 1] = np.array([np.sum(delta)])            # dC/db
+        if k > 0:
+            delta = delta * float(weights[2 * k][0, 0]) * sigmoid_prime(zs[k - 1])
+    factors = [float(weights[2 * k][0, 0]) * sigmoid_prime(zs[k - 1]) for k in range(1, depth)]
+    return loss, grads, factors
+
+
+def chain_loss(weights, x, t):
+    """The chain's mean squared error, float64."""
+    _, a = chain_forward(weights, x)
+    return float(np.mean((a[-1] - np.asarray(t, dtype=np.float64).reshape(-1)) ** 2))
+
+
+def finite_difference(loss, weights, index, h=1e-6):
+    """Central difference ``(loss(w + h) − loss(w − h)) / 2h`` for each entry of ``weights[index]``.
+
+    ``loss(weights)`` takes a neutral weight list; the arrays are copied to float64 first.
+    """
+    weights = [np.array(w, dtype=np.float64) for w in weights]
+    grad = np.zeros_like(weights[index])
+    for i in np.ndindex(grad.shape):
+        saved = weights[index][i]
+        weights[index][i] = saved + h
+        up = loss(weights)
+        weights[index][i] = saved - h
+        down = loss(weights)
+        weights[index][i] = saved
+        grad[i] = (up - down) / (2 * h)
+    return grad

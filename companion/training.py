@@ -1,0 +1,157 @@
+"""One trainer signature and one history table for the three frameworks.
+
+:func:`train` owns what the frameworks share: the batch order (drawn with NumPy from ``seed``, so the
+three frameworks see the same batches), the epoch bookkeeping, the progress bar, the check for a
+non-finite loss and the history table. Each backend contributes only its idiomatic training step
+(``session.run(train_op)``, ``model.train_on_batch``, ``loss.backward(); optimizer.step()``).
+"""
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import frameworks
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite: the message names the epoch and step."""
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """An optimizer with every hyperparameter explicit (the frameworks' defaults differ).
+
+    ``name`` is ``"sgd"`` (plain or with ``momentum``) or ``"adam"``. Adam's epsilon is 1e-7 here, as
+    in Keras; PyTorch and TF1 default to 1e-8, so it is always passed explicitly.
+    """
+    name: str = "sgd"
+    learning_rate: float = 0.01
+    momentum: float = 0.0
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+
+    def __post_init__(self):
+        if self.name not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', not {self.name!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, not {self.learning_rate}")
+
+
+def progress_enabled(progress=None):
+    """Whether to show progress bars: ``progress`` if given; off when ``CI`` or ``COURSE_PROGRESS=0``."""
+    if progress is not None:
+        return bool(progress)
+    return not os.environ.get("CI") and os.environ.get("COURSE_PROGRESS", "1") != "0"
+
+
+def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rate=0.01, momentum=0.0,
+          seed=0, steps=None, callback=None, callback_every=1, task=None, progress=None):
+    """Train ``model`` with minibatch gradient descent and return the history, one row per epoch.
+
+    - ``data``: ``((X_train, y_train), (X_valid, y_valid), ...)`` as :mod:`companion.data` returns it
+      (a third split is ignored), or ``((X_train, y_train),)`` for no validation.
+    - ``optimizer``: ``"sgd"`` (with ``momentum``) or ``"adam"``, or an :class:`OptimizerConfig`.
+    - ``seed``: the batch order of every epoch; the same seed and initial weights give the same history.
+    - ``steps``: stop after this many updates in all (the last epoch may be partial).
+    - ``callback(step, model)``: called after every ``callback_every``-th update (for measurements).
+
+    The table's columns are ``loss`` and ``accuracy`` (means over the epoch's batches, in training
+    mode), ``val_loss`` and ``val_accuracy`` (inference mode, at the end of the epoch), ``steps`` and
+    ``seconds``; regression models have no accuracy columns. A NaN or infinite loss raises
+    :class:`TrainingDiverged`.
+    """
+    import pandas as pd
+
+    config = optimizer if isinstance(optimizer, OptimizerConfig) else OptimizerConfig(
+        optimizer, learning_rate, momentum)
+    (X, y), validation = _splits(data)
+    framework = frameworks.framework_of(model)
+    task = frameworks.task_of(model, task)
+    backend = frameworks.backend(framework)
+    backend.seed(seed)
+    trainer = backend.Trainer(model, task, config)
+    rng = np.random.default_rng(seed)
+    batches_per_epoch = math.ceil(len(X) / batch_size)
+    total = min(epochs * batches_per_epoch, steps or epochs * batches_per_epoch)
+    rows, step = [], 0
+    with _progress_bar(total, framework, progress) as bar:
+        for epoch in range(1, epochs + 1):
+            start, order = time.perf_counter(), rng.permutation(len(X))
+            loss_sum = correct_sum = seen = 0
+            for first in range(0, len(X), batch_size):
+                batch = order[first:first + batch_size]
+                loss, correct = trainer.step(X[batch], y[batch])
+                step += 1
+                if not math.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"the training loss became {loss} at epoch {epoch}, step {step} "
+                        f"({framework}, {config.name}, learning rate {config.learning_rate}): lower "
+                        f"the learning rate, clip the gradients or check the initialization")
+                loss_sum, correct_sum, seen = loss_sum + loss * len(batch), correct_sum + correct, \
+                    seen + len(batch)
+                bar.update(1)
+                if callback is not None and step % callback_every == 0:
+                    callback(step, model)
+                if step == total:
+                    break
+            row = {"epoch": epoch, "loss": loss_sum / seen, "accuracy": correct_sum / seen}
+            if validation is not None:
+                val_loss, val_correct = _evaluate(trainer, *validation)
+                row.update(val_loss=val_loss, val_accuracy=val_correct / len(validation[0]))
+            row.update(steps=step, seconds=time.perf_counter() - start)
+            rows.append(row)
+            bar.set_postfix(loss=f"{row['loss']:.4f}")
+            if step == total:
+                break
+    history = pd.DataFrame(rows).set_index("epoch")
+    if task != "classification":
+        history = history.drop(columns=[c for c in ("accuracy", "val_accuracy") if c in history])
+    return history
+
+
+def _evaluate(trainer, X, y, batch_size=2_000):
+    """Mean loss and number correct over ``X`` in inference mode, in batches."""
+    loss_sum = correct_sum = 0.0
+    for first in range(0, len(X), batch_size):
+        loss, correct = trainer.evaluate(X[first:first + batch_size], y[first:first + batch_size])
+        n = len(X[first:first + batch_size])
+        loss_sum, correct_sum = loss_sum + loss * n, correct_sum + correct
+    return loss_sum / len(X), correct_sum
+
+
+def _splits(data):
+    """``(X, y)`` of training and ``(X, y)`` of validation (or None), checked."""
+    if not isinstance(data, (tuple, list)) or not data or len(data[0]) != 2:
+        raise ValueError("data must be ((X_train, y_train), (X_valid, y_valid), ...) as "
+                         "companion.data.load_fashion_mnist returns it, or ((X_train, y_train),)")
+    pairs = [(np.asarray(X, dtype=np.float32), np.asarray(y)) for X, y in data[:2]]
+    for X, y in pairs:
+        if len(X) != len(y):
+            raise ValueError(f"{len(X)} inputs but {len(y)} targets: they must pair one to one")
+        if len(X) == 0:
+            raise ValueError("a split of the data is empty")
+    return pairs[0], (pairs[1] if len(pairs) > 1 else None)
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+    def set_postfix(self, **kw):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+def _progress_bar(total, framework, progress):
+    if not progress_enabled(progress):
+        return _NoBar()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=f"training ({framework})", unit="step", leave=False)

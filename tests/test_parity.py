@@ -1,0 +1,104 @@
+"""One set of weights, three frameworks: the same outputs, loss and gradients (float32 tolerance).
+
+Every registered model is checked; a new model is covered as soon as it is registered.
+"""
+import numpy as np
+import pytest
+
+from companion import frameworks, models
+from companion.registry import FRAMEWORKS
+
+SMALL_OPTIONS = {"mlp": {"hidden": (32, 16)}}   # keeps the suite fast; the builders are the same
+
+
+def _inputs(spec, rng, n=16):
+    X = rng.normal(size=(n, *spec.input_shape)).astype(np.float32)
+    return X
+
+
+@pytest.fixture(scope="module", params=models.names())
+def twins(request):
+    """The model built in every framework, all loaded with the PyTorch twin's initial weights."""
+    name = request.param
+    options = SMALL_OPTIONS.get(name, {})
+    reference = models.build(name, "torch", seed=3, **options)
+    weights = models.get_weights(reference)
+    built = {fw: models.build(name, fw, seed=3, weights=weights, **options) for fw in FRAMEWORKS}
+    return name, weights, built
+
+
+def _targets(spec, outputs, rng):
+    if spec.task == "classification":
+        return rng.integers(0, outputs.shape[1], size=len(outputs))
+    return rng.uniform(0, 1, size=outputs.shape).astype(np.float32)
+
+
+def test_weights_round_trip(twins):
+    _, weights, built = twins
+    for fw, model in built.items():
+        for mine, ref in zip(models.get_weights(model), weights):
+            np.testing.assert_array_equal(mine, ref, err_msg=fw)
+
+
+def test_same_outputs_loss_and_gradients(twins):
+    name, _, built = twins
+    spec, rng = models.spec(name), np.random.default_rng(0)
+    X = _inputs(spec, rng)
+    outputs = {fw: models.predict(m, X) for fw, m in built.items()}
+    y = _targets(spec, outputs["torch"], rng)
+    results = {fw: frameworks.loss_and_gradients(m, X, y) for fw, m in built.items()}
+    loss_ref, grads_ref = results["torch"]
+    scale = max(np.abs(g).max() for g in grads_ref)
+    for fw in ("tf1", "keras"):
+        np.testing.assert_allclose(outputs[fw], outputs["torch"], rtol=1e-5, atol=1e-6, err_msg=fw)
+        loss, grads = results[fw]
+        assert loss == pytest.approx(loss_ref, rel=1e-5), fw
+        assert len(grads) == len(grads_ref)
+        for i, (g, g_ref) in enumerate(zip(grads, grads_ref)):
+            np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-6 * scale, err_msg=f"{fw} grad {i}")
+
+
+def test_gradients_do_not_change_the_model(twins):
+    name, weights, built = twins
+    spec, rng = models.spec(name), np.random.default_rng(1)
+    X = _inputs(spec, rng)
+    for fw, model in built.items():
+        y = _targets(spec, models.predict(model, X), rng)
+        frameworks.loss_and_gradients(model, X, y)
+        for mine, ref in zip(models.get_weights(model), weights):
+            np.testing.assert_array_equal(mine, ref, err_msg=fw)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_wrong_weights_are_a_clear_error(framework):
+    model = models.build("sigmoid_chain", framework, depth=2)
+    with pytest.raises(ValueError, match="4 weight arrays, got 3"):
+        models.set_weights(model, models.get_weights(model)[:3])
+    bad = models.get_weights(model)
+    bad[0] = np.zeros((2, 1), np.float32)
+    with pytest.raises(ValueError, match=r"weight array 0 has shape \(2, 1\)"):
+        models.set_weights(model, bad)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_same_seed_same_initial_weights(framework):
+    a = models.get_weights(models.build("mlp", framework, seed=5, hidden=(8,)))
+    b = models.get_weights(models.build("mlp", framework, seed=5, hidden=(8,)))
+    c = models.get_weights(models.build("mlp", framework, seed=6, hidden=(8,)))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_chain_matches_the_numpy_reference():
+    from companion import reference
+    weights = reference.chain_weights([1.5, -2.0, 3.0, 0.5, 4.0], [0.1, -0.2, 0.3, 0.0, -1.0])
+    X = np.array([[0.7], [-1.2], [2.0]], np.float32)
+    t = np.array([[0.2], [0.9], [0.5]], np.float32)
+    loss_ref, grads_ref, _ = reference.chain_backprop(weights, X, t)
+    for fw in FRAMEWORKS:
+        model = models.build("sigmoid_chain", fw, depth=5, weights=weights)
+        loss, grads = frameworks.loss_and_gradients(model, X, t)
+        assert loss == pytest.approx(loss_ref, rel=1e-6), fw
+        for g, g_ref in zip(grads, grads_ref):
+            np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-9, err_msg=fw)

@@ -1,0 +1,96 @@
+"""The three trainers: one signature, one history, reproducible, and loud when the loss blows up."""
+import numpy as np
+import pytest
+
+import companion
+from companion import models
+from companion.registry import FRAMEWORKS
+from companion.training import TrainingDiverged
+
+OPTIONS = {"hidden": (32,)}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(300, 28, 28)).astype(np.float32)
+    y = (X[:, :14].mean(axis=(1, 2)) > X[:, 14:].mean(axis=(1, 2))).astype(np.int64)
+    return (X[:200], y[:200]), (X[200:], y[200:])
+
+
+@pytest.fixture(scope="module")
+def initial_weights():
+    return models.get_weights(models.build("mlp", "torch", seed=0, **OPTIONS))
+
+
+def _train(framework, data, weights, **kwargs):
+    model = models.build("mlp", framework, weights=weights, **OPTIONS)
+    options = dict(epochs=2, batch_size=32, optimizer="sgd", learning_rate=0.1, seed=7)
+    options.update(kwargs)
+    return model, companion.train(model, data, **options)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_history_table(framework, data, initial_weights):
+    _, history = _train(framework, data, initial_weights)
+    assert list(history.index) == [1, 2]
+    assert list(history.columns) == ["loss", "accuracy", "val_loss", "val_accuracy", "steps", "seconds"]
+    assert list(history["steps"]) == [7, 14]
+    assert history["loss"].iloc[1] < history["loss"].iloc[0]
+    assert ((history[["accuracy", "val_accuracy"]] >= 0) & (history[["accuracy", "val_accuracy"]] <= 1)).all().all()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_same_seed_same_history(framework, data, initial_weights):
+    _, first = _train(framework, data, initial_weights)
+    _, second = _train(framework, data, initial_weights)
+    cols = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_array_equal(first[cols].to_numpy(), second[cols].to_numpy())
+
+
+def test_three_frameworks_same_history(data, initial_weights):
+    """Same weights and batch order: the three trainers follow the same trajectory."""
+    cols = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    histories = {fw: _train(fw, data, initial_weights, optimizer="sgd", momentum=0.9)[1][cols]
+                 for fw in FRAMEWORKS}
+    for fw in ("tf1", "keras"):
+        np.testing.assert_allclose(histories[fw].to_numpy(), histories["torch"].to_numpy(),
+                                   rtol=2e-4, atol=2e-5, err_msg=fw)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_adam_is_the_same_everywhere(framework, data, initial_weights):
+    _, mine = _train(framework, data, initial_weights, optimizer="adam", learning_rate=1e-3, epochs=1)
+    _, ref = _train("torch", data, initial_weights, optimizer="adam", learning_rate=1e-3, epochs=1)
+    np.testing.assert_allclose(mine["val_loss"], ref["val_loss"], rtol=1e-4)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_non_finite_loss_stops_with_a_clear_error(framework, data, initial_weights):
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, step \d+ \(" + framework):
+        _train(framework, data, initial_weights, learning_rate=1e30)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_steps_and_callback(framework, data, initial_weights):
+    seen = []
+    model, history = _train(framework, data, initial_weights, epochs=5, steps=10,
+                            callback=lambda step, m: seen.append((step, m)), callback_every=3)
+    assert [s for s, _ in seen] == [3, 6, 9]
+    assert all(m is model for _, m in seen)
+    assert list(history["steps"]) == [7, 10]
+
+
+def test_bad_data_is_a_clear_error(initial_weights):
+    model = models.build("mlp", "torch", weights=initial_weights, **OPTIONS)
+    X = np.zeros((10, 28, 28), np.float32)
+    with pytest.raises(ValueError, match="10 inputs but 9 targets"):
+        companion.train(model, ((X, np.zeros(9)),))
+    with pytest.raises(ValueError, match="load_fashion_mnist"):
+        companion.train(model, X)
+
+
+def test_unknown_optimizer(initial_weights):
+    model = models.build("mlp", "torch", weights=initial_weights, **OPTIONS)
+    with pytest.raises(ValueError, match="'sgd' or 'adam'"):
+        companion.train(model, ((np.zeros((4, 28, 28)), np.zeros(4)),), optimizer="rmsprop")
