@@ -67,6 +67,11 @@ def trainable_mask(model):
     return [trainable for _, _, trainable in _neutral_tensors(model)]
 
 
+def _tensor(X, device_):
+    """``X`` as a tensor on ``device_`` (copied: the course's data arrays are read-only)."""
+    return torch.tensor(X, device=device_)
+
+
 def _device_of(model):
     first = next(iter(model.parameters()), None)
     return first.device if first is not None else torch.device("cpu")
@@ -78,7 +83,7 @@ def predict(model, X, training=False):
     was_training = model.training
     model.train(training)
     try:
-        return model(torch.from_numpy(X).to(_device_of(model))).cpu().numpy()
+        return model(_tensor(X, _device_of(model))).cpu().numpy()
     finally:
         model.train(was_training)
 
@@ -89,7 +94,7 @@ def loss_fn(task):
 
 
 def _targets(y, task, device_):
-    y = torch.from_numpy(np.asarray(y))
+    y = torch.as_tensor(np.array(y))
     return (y.long() if task == "classification" else y.float()).to(device_)
 
 
@@ -101,7 +106,7 @@ def loss_and_gradients(model, X, y, task):
     model.zero_grad(set_to_none=True)
     dev = _device_of(model)
     try:
-        loss = loss_fn(task)(model(torch.from_numpy(X).to(dev)), _targets(y, task, dev))
+        loss = loss_fn(task)(model(_tensor(X, dev)), _targets(y, task, dev))
         loss.backward()
         grads = [(t.grad.T if transposed else t.grad).cpu().numpy().copy()
                  for t, transposed, trainable in _neutral_tensors(model) if trainable]
@@ -134,7 +139,7 @@ class Trainer:
     def step(self, X, y):
         """One update on a batch; returns (mean loss, number of correct predictions or nan)."""
         self.model.train()
-        X, y = torch.from_numpy(X).to(self.device), _targets(y, self.task, self.device)
+        X, y = _tensor(X, self.device), _targets(y, self.task, self.device)
         self.optimizer.zero_grad()
         out = self.model(X)
         loss = self.loss_fn(out, y)
@@ -146,7 +151,7 @@ class Trainer:
     def evaluate(self, X, y):
         """(mean loss, n correct or nan) in inference mode (``model.eval()``)."""
         self.model.eval()
-        X, y = torch.from_numpy(X).to(self.device), _targets(y, self.task, self.device)
+        X, y = _tensor(X, self.device), _targets(y, self.task, self.device)
         out = self.model(X)
         return self.loss_fn(out, y).item(), _n_correct(out, y, self.task)
 
