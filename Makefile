@@ -41,6 +41,18 @@ book: setup
 	COURSE_SIZE=full COURSE_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
 
+book-student: setup
+	COURSE_EDITION=student COURSE_SIZE=full COURSE_PROGRESS=0 $(VENV)/bin/jupyter-book build . --all -W -n --keep-going --path-output _build/student-book
+	@rm -rf _build/html-student && cp -r _build/student-book/_build/html _build/html-student
+	@echo "The book without solutions is in _build/html-student/index.html"
+
+student: setup
+	COURSE_PROGRESS=0 $(PY) -m companion.instructors student --output _build/student
+
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir (one folder per student, each with the chapter notebooks)"; exit 2; }
+	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m companion.instructors grade "$(SUBMISSIONS)" --output _build/grades $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
 test: setup
 	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
