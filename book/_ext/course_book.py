@@ -1,6 +1,9 @@
-"""A Sphinx extension for the student edition of the book (``make book-student``).
+"""The course's Sphinx extension: a size-aware execution cache and the student edition of the book.
 
-With ``COURSE_EDITION=student`` in the environment it sets sphinx-exercise's ``hide_solutions`` (the
+- Jupyter Book's execution cache is keyed on a notebook's source, not on ``COURSE_SIZE``: a chapter run
+  at the quick size would be served to a full-size build. Each size gets its own cache folder,
+  ``_build/.jupyter_cache-quick`` and ``_build/.jupyter_cache-full``.
+- The student edition (``make book-student``): with ``COURSE_EDITION=student`` in the environment it sets sphinx-exercise's ``hide_solutions`` (the
 ``{solution}`` blocks disappear) and edits the exercises' code cells the way nbgrader's
 ``generate_assignment`` edits the notebooks: a solution region becomes ``# YOUR CODE HERE`` /
 ``raise NotImplementedError()``, and hidden tests are removed. Cells are recognized by their nbgrader
@@ -24,7 +27,9 @@ def student_source(source, nbgrader):
     return source
 
 
-def _set_edition(app, config):
+def _configure(app, config):
+    size = os.environ.get("COURSE_SIZE", "full").strip().lower() or "full"
+    config.nb_execution_cache_path = os.path.join(app.confdir, "_build", f".jupyter_cache-{size}")
     if os.environ.get("COURSE_EDITION") == "student":
         config.hide_solutions = True
 
@@ -44,6 +49,6 @@ def _edit_cells(app, doctree):
 
 
 def setup(app):
-    app.connect("config-inited", _set_edition)
+    app.connect("config-inited", _configure)
     app.connect("doctree-read", _edit_cells)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
