@@ -67,9 +67,9 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
 
     config = optimizer if isinstance(optimizer, OptimizerConfig) else OptimizerConfig(
         optimizer, learning_rate, momentum)
-    (X, y), validation = _splits(data)
     framework = frameworks.framework_of(model)
     task = frameworks.task_of(model, task)
+    (X, y), validation = _splits(data, model, task)
     backend = frameworks.backend(framework)
     backend.seed(seed)
     trainer = backend.Trainer(model, task, config)
@@ -122,17 +122,14 @@ def _evaluate(trainer, X, y, batch_size=2_000):
     return loss_sum / len(X), correct_sum
 
 
-def _splits(data):
-    """``(X, y)`` of training and ``(X, y)`` of validation (or None), checked."""
+def _splits(data, model, task):
+    """``(X, y)`` of training and ``(X, y)`` of validation (or None), checked against ``model``."""
     if not isinstance(data, (tuple, list)) or not data or len(data[0]) != 2:
         raise ValueError("data must be ((X_train, y_train), (X_valid, y_valid), ...) as "
                          "companion.data.load_fashion_mnist returns it, or ((X_train, y_train),)")
-    pairs = [(np.asarray(X, dtype=np.float32), np.asarray(y)) for X, y in data[:2]]
-    for X, y in pairs:
-        if len(X) != len(y):
-            raise ValueError(f"{len(X)} inputs but {len(y)} targets: they must pair one to one")
-        if len(X) == 0:
-            raise ValueError("a split of the data is empty")
+    pairs = [(frameworks.check_inputs(model, X, y, task), np.asarray(y)) for X, y in data[:2]]
+    if any(len(X) == 0 for X, _ in pairs):
+        raise ValueError("a split of the data is empty")
     return pairs[0], (pairs[1] if len(pairs) > 1 else None)
 
 

@@ -94,3 +94,11 @@ def test_unknown_optimizer(initial_weights):
     model = models.build("mlp", "torch", weights=initial_weights, **OPTIONS)
     with pytest.raises(ValueError, match="'sgd' or 'adam'"):
         companion.train(model, ((np.zeros((4, 28, 28)), np.zeros(4)),), optimizer="rmsprop")
+
+
+def test_wrong_shapes_and_labels_are_clear_errors(initial_weights):
+    model = models.build("mlp", "keras", weights=initial_weights, **OPTIONS)
+    with pytest.raises(ValueError, match=r"takes inputs of shape \(n, 28, 28\), got \(4, 784\)"):
+        companion.train(model, ((np.zeros((4, 784)), np.zeros(4, int)),))
+    with pytest.raises(ValueError, match="class numbers"):
+        companion.train(model, ((np.zeros((4, 28, 28)), np.full(4, 0.5)),))

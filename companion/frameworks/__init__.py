@@ -16,7 +16,7 @@ import numpy as np
 
 from ..registry import FRAMEWORKS, check_framework, spec as model_spec
 
-_TASKS = weakref.WeakKeyDictionary()  # model -> task ("classification" or "regression")
+_SPECS = weakref.WeakKeyDictionary()  # model -> the ModelSpec it was built from
 
 
 def backend(framework):
@@ -46,7 +46,7 @@ def build(name, framework, seed=0, weights=None, **options):
     """
     spec = model_spec(name)
     model = backend(framework).build(spec, spec.options(**options), seed)
-    _TASKS[model] = spec.task
+    _SPECS[model] = spec
     if weights is not None:
         set_weights(model, weights)
     return model
@@ -54,7 +54,29 @@ def build(name, framework, seed=0, weights=None, **options):
 
 def task_of(model, task=None):
     """The task of ``model``: ``task`` if given, else the registered one, else classification."""
-    return task or _TASKS.get(model, "classification")
+    spec = _SPECS.get(model)
+    return task or (spec.task if spec else "classification")
+
+
+def check_inputs(model, X, y=None, task=None):
+    """Raise a clear ``ValueError`` if ``X`` (and ``y``) do not fit ``model``; returns ``X`` as float32."""
+    X = np.asarray(X, dtype=np.float32)
+    spec = _SPECS.get(model)
+    if spec is not None and X.shape[1:] != spec.input_shape:
+        raise ValueError(f"model {spec.name!r} takes inputs of shape (n, {', '.join(map(str, spec.input_shape))})"
+                         f", got {X.shape}: reshape the inputs (images stay 28 x 28, not flattened)")
+    if X.ndim < 2:
+        raise ValueError(f"inputs need a batch axis first: got shape {X.shape}; "
+                         f"use X.reshape(-1, 1) for a batch of scalars")
+    if y is not None:
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ValueError(f"{len(X)} inputs but {len(y)} targets: they must pair one to one")
+        if task_of(model, task) == "classification" and (y.ndim != 1 or not np.issubdtype(y.dtype, np.integer)
+                                                          or (y.size and y.min() < 0)):
+            raise ValueError(f"a classifier's targets are class numbers 0, 1, ... (one integer per "
+                             f"input); got an array of {y.dtype} with shape {y.shape}")
+    return X
 
 
 def get_weights(model):
@@ -83,7 +105,7 @@ def trainable_mask(model):
 
 def predict(model, X, training=False):
     """The model's raw outputs (logits, or the regression output) on ``X`` as a float32 array."""
-    X = _as_inputs(X)
+    X = check_inputs(model, X)
     return np.asarray(backend(framework_of(model)).predict(model, X, training))
 
 
@@ -93,14 +115,6 @@ def loss_and_gradients(model, X, y, task=None):
     The gradients follow the neutral order, one array per *trainable* weight array (see
     :func:`trainable_mask`), kernels as ``(fan_in, fan_out)``.
     """
-    X, y = _as_inputs(X), np.asarray(y)
+    X, y = check_inputs(model, X, y, task), np.asarray(y)
     loss, grads = backend(framework_of(model)).loss_and_gradients(model, X, y, task_of(model, task))
     return float(loss), [np.asarray(g, dtype=np.float32) for g in grads]
-
-
-def _as_inputs(X):
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim < 2:
-        raise ValueError(f"inputs need a batch axis first: got shape {X.shape}; "
-                         f"use X.reshape(-1, 1) for a batch of scalars")
-    return X
