@@ -23,6 +23,12 @@ def keras(name):
     return _check(name)
 
 
+def keras_function(name):
+    """The function ``keras.activations.<name>``."""
+    import keras as k
+    return k.activations.get(_check(name))
+
+
 def torch(name):
     """A new PyTorch module computing activation ``name``."""
     from torch import nn

@@ -8,7 +8,7 @@ def glue(name, value):
     """``myst_nb.glue(name, value, display=False)`` for a number, as a plain Python number.
 
     NumPy 2 scalars print as ``np.float64(0.25)``, which myst-nb's ``{glue:text}`name:.2f``` cannot
-    format; this converts them first. Returns the value, so a cell can glue and use it in one line.
+    format; this converts them first. Returns nothing, so a glue on a cell's last line prints nothing.
     """
     from myst_nb import glue as _glue
 
@@ -19,4 +19,3 @@ def glue(name, value):
     if not isinstance(value, (numbers.Number, str)):
         raise TypeError(f"glue {name!r}: expected a number or a string, got {type(value).__name__}")
     _glue(name, value, display=False)
-    return value

@@ -88,3 +88,31 @@ def torch(name):
         return nn.init.trunc_normal_(weight, 0.0, std, -2 * std, 2 * std)
 
     return init
+
+
+def sample(name, framework, fan_in, fan_out, seed=0):
+    """A ``(fan_in, fan_out)`` kernel drawn by ``framework``'s own implementation of ``name``.
+
+    ``name`` is one of :data:`SCHEMES`; the TF1 draw runs ``tf.compat.v1`` ops in a graph, the Keras
+    one calls the Keras initializer, the PyTorch one fills an ``nn.Linear``-shaped weight in place.
+    """
+    import numpy as np
+    if framework == "torch":
+        import torch as t
+        t.manual_seed(seed)
+        weight = t.empty(fan_out, fan_in)
+        torch(name)(weight)
+        return weight.T.numpy()
+    if framework == "keras":
+        import keras as k
+        k.utils.set_random_seed(seed)
+        return np.asarray(keras(name)(shape=(fan_in, fan_out)))
+    if framework == "tf1":
+        import tensorflow as tf
+        with tf.Graph().as_default() as graph:
+            tf.compat.v1.set_random_seed(seed)
+            kernel = tf.compat.v1.get_variable("kernel", (fan_in, fan_out), initializer=tf1(name))
+            with tf.compat.v1.Session(graph=graph) as session:
+                session.run(kernel.initializer)
+                return session.run(kernel)
+    raise ValueError(f"framework must be one of ('tf1', 'keras', 'torch'), not {framework!r}")

@@ -60,8 +60,8 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
 
     The table's columns are ``loss`` and ``accuracy`` (means over the epoch's batches, in training
     mode), ``val_loss`` and ``val_accuracy`` (inference mode, at the end of the epoch), ``steps`` and
-    ``seconds``; regression models have no accuracy columns. A NaN or infinite loss raises
-    :class:`TrainingDiverged`.
+    ``seconds``; regression models have no accuracy columns. ``history.attrs["step_loss"]`` holds the
+    training loss of every update. A NaN or infinite loss raises :class:`TrainingDiverged`.
     """
     import pandas as pd
 
@@ -76,7 +76,7 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
     rng = np.random.default_rng(seed)
     batches_per_epoch = math.ceil(len(X) / batch_size)
     total = min(epochs * batches_per_epoch, steps or epochs * batches_per_epoch)
-    rows, step = [], 0
+    rows, step, step_losses = [], 0, []
     with _progress_bar(total, framework, progress) as bar:
         for epoch in range(1, epochs + 1):
             start, order = time.perf_counter(), rng.permutation(len(X))
@@ -85,6 +85,7 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
                 batch = order[first:first + batch_size]
                 loss, correct = trainer.step(X[batch], y[batch])
                 step += 1
+                step_losses.append(loss)
                 if not math.isfinite(loss):
                     raise TrainingDiverged(
                         f"the training loss became {loss} at epoch {epoch}, step {step} "
@@ -107,6 +108,7 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
             if step == total:
                 break
     history = pd.DataFrame(rows).set_index("epoch")
+    history.attrs["step_loss"] = np.asarray(step_losses)
     if task != "classification":
         history = history.drop(columns=[c for c in ("accuracy", "val_accuracy") if c in history])
     return history

@@ -118,3 +118,14 @@ def loss_and_gradients(model, X, y, task=None):
     X, y = check_inputs(model, X, y, task), np.asarray(y)
     loss, grads = backend(framework_of(model)).loss_and_gradients(model, X, y, task_of(model, task))
     return float(loss), [np.asarray(g, dtype=np.float32) for g in grads]
+
+
+def activation_derivative(name, z, framework):
+    """The derivative of activation ``name`` at the points ``z``, by ``framework``'s autodiff.
+
+    ``z`` keeps its dtype: float64 gives the frameworks' double-precision kernels.
+    """
+    z = np.asarray(z)
+    if z.dtype not in (np.float32, np.float64):
+        raise ValueError(f"z must be float32 or float64, not {z.dtype}")
+    return np.asarray(backend(framework).activation_derivative(name, z))

@@ -94,3 +94,37 @@ class Trainer:
         """(mean loss, n correct or nan) in inference mode."""
         logs = self.model.evaluate(X, y, batch_size=len(X), verbose=0, return_dict=True)
         return logs["loss"], logs.get("accuracy", float("nan")) * len(X)
+
+
+def layer_values(model, X, y, task):
+    """Per ``Dense`` layer: pre-activations z, activations a and dL/dz, recomputed layer by layer.
+
+    Each ``Dense`` is split into ``z = a @ kernel + bias`` and ``a = activation(z)`` with the layer's
+    own weights and activation, so the tape can watch ``z``; other layers are called as they are.
+    """
+    records, a = [], tf.convert_to_tensor(X)
+    with tf.GradientTape(persistent=True) as tape:
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.Dense):
+                z = tf.matmul(a, layer.kernel) + (layer.bias if layer.use_bias else 0.0)
+                tape.watch(z)
+                a = layer.activation(z)
+                records.append([z, a])
+            else:
+                a = layer(a, training=True)
+                if records and records[-1][1] is not a and isinstance(layer, keras.layers.Activation):
+                    records[-1][1] = a
+        loss = loss_fn(task)(y, a)
+    grads = tape.gradient(loss, [z for z, _ in records])
+    del tape
+    return [{"z": z.numpy(), "a": act.numpy(), "dz": g.numpy()} for (z, act), g in zip(records, grads)]
+
+
+def activation_derivative(name, z):
+    """dσ(z)/dz of ``keras.activations.<name>`` by a gradient tape, in ``z``'s dtype."""
+    from companion import activations
+    z = tf.constant(z)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        out = activations.keras_function(name)(z)
+    return tape.gradient(out, z).numpy()

@@ -155,3 +155,42 @@ class Trainer:
         m = self.model
         loss, correct = m.session.run([m.loss, m.n_correct], feed_dict=m.feed(X, y))
         return float(loss), float(correct)
+
+
+_ACTIVATION_OPS = {"Sigmoid", "Tanh", "Relu", "Elu", "Selu", "LeakyRelu", "Softplus"}
+
+
+def layer_values(model, X, y, task):
+    """Per ``dense`` layer (found by its ``kernel`` variable): z, its activation a and dL/dz."""
+    graph, pairs = model.graph, []
+    for kernel in [v for v in model.variables if v.name.endswith("/kernel:0")]:
+        scope = kernel.name[:-len("/kernel:0")]
+        names = (f"{scope}/BiasAdd", f"{scope}/MatMul", f"{scope}/Tensordot")
+        op = next(graph.get_operation_by_name(n) for n in names if _has_op(graph, n))
+        z = op.outputs[0]
+        consumers = [c for c in z.consumers() if c.type in _ACTIVATION_OPS]
+        pairs.append((z, consumers[0].outputs[0] if consumers else z))
+    zs = [z for z, _ in pairs]
+    if not hasattr(model, "_dz"):
+        with graph.as_default():
+            model._dz = tf.gradients(model.loss, zs)
+    values = model.session.run([pairs, model._dz], model.feed(X, y, training=True))
+    return [{"z": z, "a": a, "dz": dz} for (z, a), dz in zip(*values)]
+
+
+def _has_op(graph, name):
+    try:
+        graph.get_operation_by_name(name)
+        return True
+    except KeyError:
+        return False
+
+
+def activation_derivative(name, z):
+    """dσ(z)/dz of ``tf.nn.<name>`` by ``tf.gradients`` in a graph, in ``z``'s dtype."""
+    from companion import activations
+    with tf.Graph().as_default() as graph:
+        x = v1.placeholder(tf.as_dtype(z.dtype), z.shape)
+        grad, = tf.gradients(activations.tf1(name)(x), x)
+        with v1.Session(graph=graph) as session:
+            return session.run(grad, {x: z})

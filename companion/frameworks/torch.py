@@ -160,3 +160,52 @@ def _n_correct(out, y, task):
     if task != "classification":
         return float("nan")
     return (out.argmax(dim=1) == y).sum().item()
+
+
+def layer_values(model, X, y, task):
+    """Per dense layer of a ``Sequential``: pre-activations z, activations a and dL/dz, as arrays.
+
+    ``a`` is the output of the module right after each ``nn.Linear`` (its activation), or ``z`` itself
+    when a ``Linear`` is followed by nothing or by another ``Linear``. Runs in training mode.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError("layer diagnostics need an nn.Sequential model")
+    children = list(model)
+    outputs = {}
+
+    def keep(index):
+        def hook(module, inputs, output):
+            if index in linear_at:
+                output.retain_grad()
+            outputs[index] = output
+        return hook
+
+    linear_at = {i for i, m in enumerate(children) if isinstance(m, nn.Linear)}
+    hooks = [m.register_forward_hook(keep(i)) for i, m in enumerate(children)]
+    dev = _device_of(model)
+    was_training = model.training
+    model.train()
+    try:
+        loss = loss_fn(task)(model(_tensor(X, dev)), _targets(y, task, dev))
+        loss.backward()
+    finally:
+        for h in hooks:
+            h.remove()
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    layers = []
+    for i in sorted(linear_at):
+        z = outputs[i]
+        nxt = i + 1
+        a = outputs[nxt] if nxt < len(children) and nxt not in linear_at else z
+        layers.append({"z": z.detach().cpu().numpy(), "a": a.detach().cpu().numpy(),
+                       "dz": z.grad.cpu().numpy()})
+    return layers
+
+
+def activation_derivative(name, z):
+    """dσ(z)/dz of activation ``name`` by PyTorch's autograd, in ``z``'s dtype (float32 or float64)."""
+    from companion import activations
+    z = torch.tensor(z, requires_grad=True)
+    activations.torch(name)(z).sum().backward()
+    return z.grad.numpy()

@@ -1,0 +1,60 @@
+"""Per-layer statistics of a network, the same function for TF1, Keras and PyTorch models.
+
+:func:`layer_values` asks the model's backend for every dense layer's pre-activations ``z``,
+activations ``a`` and back-propagated gradients ``dL/dz`` on a batch; :func:`layer_stats` reduces them,
+with the weight gradients, to one row per layer: the numbers the sigmoid chapter reasons with.
+"""
+import numpy as np
+
+from . import frameworks
+
+# derivative of the activation as a function of its output a, to measure saturation
+_SLOPE_FROM_OUTPUT = {
+    "sigmoid": (lambda a: a * (1 - a), 0.25),
+    "tanh": (lambda a: 1 - a ** 2, 1.0),
+}
+
+
+def layer_values(model, X, y, task=None):
+    """``[{"z": ..., "a": ..., "dz": ...}, ...]``, one dict per dense layer (the last is the output)."""
+    X = frameworks.check_inputs(model, X, y, task)
+    backend = frameworks.backend(frameworks.framework_of(model))
+    return backend.layer_values(model, X, np.asarray(y), frameworks.task_of(model, task))
+
+
+def saturated_fraction(a, activation, below=0.1):
+    """Fraction of unit-input pairs whose slope is under ``below`` × the activation's largest slope.
+
+    For the sigmoid (largest slope 1/4) that is σ'(z) < 0.025, i.e. an output under 0.026 or over 0.974.
+    """
+    if activation not in _SLOPE_FROM_OUTPUT:
+        raise ValueError(f"saturation is defined for {sorted(_SLOPE_FROM_OUTPUT)}, not {activation!r}")
+    slope, largest = _SLOPE_FROM_OUTPUT[activation]
+    return float(np.mean(slope(np.asarray(a, dtype=np.float64)) < below * largest))
+
+
+def layer_stats(model, X, y, activation=None, task=None):
+    """One row per hidden layer (1 = closest to the input), as a pandas table.
+
+    Columns: ``act_mean``, ``act_std`` (of the activations over units and examples), ``saturated``
+    (:func:`saturated_fraction`, when ``activation`` is ``sigmoid`` or ``tanh``), ``grad_var``
+    (variance of the back-propagated gradient dL/dz), ``weight_grad_norm`` (Frobenius norm of
+    dL/dW), ``weight_std`` (of the layer's kernel).
+    """
+    import pandas as pd
+
+    layers = layer_values(model, X, y, task)[:-1]
+    _, grads = frameworks.loss_and_gradients(model, X, y, task)
+    weights = frameworks.get_weights(model)
+    kernels = [w for w in weights if w.ndim == 2]
+    kernel_grads = [g for g in grads if g.ndim == 2]
+    rows = []
+    for k, layer in enumerate(layers):
+        row = {"layer": k + 1, "units": layer["a"].shape[1], "act_mean": float(layer["a"].mean()),
+               "act_std": float(layer["a"].std()), "grad_var": float(layer["dz"].var()),
+               "weight_grad_norm": float(np.linalg.norm(kernel_grads[k])),
+               "weight_std": float(kernels[k].std())}
+        if activation in _SLOPE_FROM_OUTPUT:
+            row["saturated"] = saturated_fraction(layer["a"], activation)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("layer")
