@@ -79,6 +79,17 @@ def load_mnist(data_dir=None, subset=None):
     return _load("mnist", data_dir, subset)
 
 
+def standardize(X_train, *others, eps=1e-3):
+    """Per-pixel standardization with the training set's statistics: ``(X - mean) / (std + eps)``.
+
+    Returns the standardized training set followed by each of ``others``, all float32. ``eps`` keeps
+    the always-black border pixels (std 0) finite. Used by the sigmoid chapter's tanh network, whose
+    inputs Glorot & Bengio standardized.
+    """
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0) + eps
+    return tuple(((X - mean) / std).astype(np.float32) for X in (X_train, *others))
+
+
 def _load(name, data_dir, subset):
     """Locate, parse (once), split and subset one set."""
     X_full, y_full, X_test, y_test = _parse_cached(_locate(name, data_dir))

@@ -37,7 +37,8 @@ def layer_stats(model, X, y, activation=None, task=None):
     """One row per hidden layer (1 = closest to the input), as a pandas table.
 
     Columns: ``act_mean``, ``act_std`` (of the activations over units and examples), ``saturated``
-    (:func:`saturated_fraction`, when ``activation`` is ``sigmoid`` or ``tanh``), ``grad_var``
+    (:func:`saturated_fraction`), ``slope_mean`` and ``slope_rms`` (mean and root mean square of the
+    activation's derivative f'(z); these three when ``activation`` is ``sigmoid`` or ``tanh``), ``grad_var``
     (variance of the back-propagated gradient dL/dz), ``weight_grad_norm`` (Frobenius norm of
     dL/dW), ``weight_std`` (of the layer's kernel).
     """
@@ -55,6 +56,8 @@ def layer_stats(model, X, y, activation=None, task=None):
                "weight_grad_norm": float(np.linalg.norm(kernel_grads[k])),
                "weight_std": float(kernels[k].std())}
         if activation in _SLOPE_FROM_OUTPUT:
+            slope = _SLOPE_FROM_OUTPUT[activation][0](layer["a"].astype(np.float64))
+            row["slope_mean"], row["slope_rms"] = float(slope.mean()), float(np.sqrt(np.mean(slope ** 2)))
             row["saturated"] = saturated_fraction(layer["a"], activation)
         rows.append(row)
     return pd.DataFrame(rows).set_index("layer")

@@ -79,3 +79,29 @@ def finite_difference(loss, weights, index, h=1e-6):
         weights[index][i] = saved
         grad[i] = (up - down) / (2 * h)
     return grad
+
+
+def tanh_prime(z):
+    """tanh'(z) = 1 − tanh(z)²: at most 1, at z = 0."""
+    return 1 - np.tanh(np.asarray(z, dtype=np.float64)) ** 2
+
+
+def factor_band_width(w):
+    """Width of the set of inputs x where one chain factor |w σ'(w x + b)| is at least 1.
+
+    Zero for |w| ≤ 4 (the factor is at most |w|/4 < 1). For |w| > 4, σ'(u) ≥ 1/|w| holds for
+    |u| ≤ ln((1 + r)/(1 − r)) with r = √(1 − 4/|w|), an interval of x of width
+    (2/|w|) ln((1 + r)/(1 − r)), whatever b is (b only shifts it).
+    """
+    w = np.abs(np.asarray(w, dtype=np.float64))
+    r = np.sqrt(np.clip(1 - 4 / np.maximum(w, 4), 0, 1))
+    with np.errstate(divide="ignore"):
+        width = 2 / w * np.log((1 + r) / (1 - r))
+    return np.where(w > 4, width, 0.0)
+
+
+def factor_band_width_numeric(w, b=0.0, half_range=5.0, points=200_001):
+    """The same width measured on a grid of x: the length of {x : |w σ'(w x + b)| ≥ 1}."""
+    x = np.linspace(-half_range, half_range, points)
+    inside = np.abs(w * sigmoid_prime(w * x + b)) >= 1
+    return inside.sum() * (x[1] - x[0])

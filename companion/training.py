@@ -61,7 +61,7 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
     The table's columns are ``loss`` and ``accuracy`` (means over the epoch's batches, in training
     mode), ``val_loss`` and ``val_accuracy`` (inference mode, at the end of the epoch), ``steps`` and
     ``seconds``; regression models have no accuracy columns. ``history.attrs["step_loss"]`` holds the
-    training loss of every update. A NaN or infinite loss raises :class:`TrainingDiverged`.
+    training loss of every update (a tuple). A NaN or infinite loss raises :class:`TrainingDiverged`.
     """
     import pandas as pd
 
@@ -108,7 +108,7 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
             if step == total:
                 break
     history = pd.DataFrame(rows).set_index("epoch")
-    history.attrs["step_loss"] = np.asarray(step_losses)
+    history.attrs["step_loss"] = tuple(step_losses)  # a tuple: pandas compares and copies attrs
     if task != "classification":
         history = history.drop(columns=[c for c in ("accuracy", "val_accuracy") if c in history])
     return history

@@ -74,8 +74,18 @@ def test_exercises_follow_the_format(path):
             assert meta.get("locked") and meta.get("points", 0) > 0, meta["grade_id"]
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and "{solution}" in cell.source:
-            assert re.fullmatch(r"\s*(`{3,}|:{3,})\{solution\}.*\1\s*", cell.source, re.S), \
+            assert _is_lone_block(cell.source), \
                 f"{path.name}: a solution block must be a markdown cell of its own (separate it with +++)"
+
+
+def _is_lone_block(source):
+    """True if ``source`` is one directive block and nothing else: its fence closes on its last line."""
+    lines = source.strip().splitlines()
+    opening = re.match(r"(`{3,}|:{3,})\{solution\}", lines[0]) if lines else None
+    if not opening:
+        return False
+    closing = [i for i, line in enumerate(lines) if line.strip() == opening.group(1)]
+    return closing == [len(lines) - 1]
 
 
 def _solution_texts(path):

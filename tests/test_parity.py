@@ -49,8 +49,11 @@ def test_same_outputs_loss_and_gradients(twins):
     results = {fw: frameworks.loss_and_gradients(m, X, y) for fw, m in built.items()}
     loss_ref, grads_ref = results["torch"]
     scale = max(np.abs(g).max() for g in grads_ref)
+    out_scale = np.abs(outputs["torch"]).max()
     for fw in ("tf1", "keras"):
-        np.testing.assert_allclose(outputs[fw], outputs["torch"], rtol=1e-5, atol=1e-6, err_msg=fw)
+        # float32 round-off grows with depth: differences are judged against the outputs' size
+        np.testing.assert_allclose(outputs[fw], outputs["torch"], rtol=1e-5, atol=1e-5 * out_scale,
+                                   err_msg=fw)
         loss, grads = results[fw]
         assert loss == pytest.approx(loss_ref, rel=1e-5), fw
         assert len(grads) == len(grads_ref)

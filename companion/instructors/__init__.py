@@ -13,8 +13,8 @@ notebooks and writes ``grades.csv`` (one row per student, chapter and exercise) 
 pages. A bad submission (one that raises, loops forever, is missing, is not a notebook, or has its
 tests edited or deleted) is graded and reported, never fatal.
 
-Modules: :mod:`.edition` (chapters, student notebooks, nbgrader course folders) and
-:mod:`.grading` (the autograder).
+Modules: :mod:`.edition` (the chapters and their student notebooks), :mod:`.course` (an nbgrader
+course folder, and nbgrader run in it) and :mod:`.grading` (the autograder).
 """
 
 

@@ -56,3 +56,17 @@ def mlp_torch(hidden=(300, 100), activation="relu", initializer="glorot_uniform"
 register("mlp", tf1=mlp_tf1, keras=mlp_keras, torch=mlp_torch, task="classification",
          input_shape=(28, 28), hidden=(300, 100), activation="relu", initializer="glorot_uniform",
          n_classes=10, doc="Flatten, hidden Dense layers, logits: Fashion-MNIST's classifier.")
+
+# The deep networks of the sigmoid chapter: the same builders, other defaults.
+DEEP_NETWORKS = {
+    "deep_sigmoid_mlp": dict(hidden=(256,) * 5, activation="sigmoid", initializer="standard",
+                             doc="5 sigmoid layers of 256 (Glorot & Bengio's deep sigmoid network)."),
+    "deep_tanh_mlp": dict(hidden=(256,) * 10, activation="tanh", initializer="standard",
+                          doc="10 tanh layers of 256 (Glorot & Bengio's Figures 6 and 7)."),
+    "deep_relu_mlp": dict(hidden=(128,) * 30, activation="relu", initializer="he_normal",
+                          doc="30 ReLU layers of 128, zero biases (He et al.'s depth experiment)."),
+}
+for _name, _options in DEEP_NETWORKS.items():
+    _options = dict(_options)
+    register(_name, tf1=mlp_tf1, keras=mlp_keras, torch=mlp_torch, task="classification",
+             input_shape=(28, 28), n_classes=10, doc=_options.pop("doc"), **_options)

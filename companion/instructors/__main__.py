@@ -1,0 +1,57 @@
+"""``python -m companion.instructors student|grade``: the student notebooks and the autograder."""
+import argparse
+import sys
+from pathlib import Path
+
+from . import InstructorError
+from .course import DEFAULT_TIMEOUT
+
+
+def parser():
+    """The command line: two subcommands, ``student`` and ``grade``."""
+    cli = argparse.ArgumentParser(prog="python -m companion.instructors", description=__doc__)
+    commands = cli.add_subparsers(dest="command", required=True)
+
+    student = commands.add_parser("student",
+                                  help="write the student notebooks (nbgrader generate_assignment)")
+    student.add_argument("--output", type=Path, default=Path("_build/student"),
+                         help="folder of the <chapter>.ipynb files (default: _build/student)")
+
+    grade = commands.add_parser("grade", help="autograde submitted notebooks (nbgrader autograde)")
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                       help="folder with one folder per student, each holding <chapter>.ipynb files")
+    grade.add_argument("--output", type=Path, default=Path("_build/grades"),
+                       help="folder of grades.csv and feedback/ (default: _build/grades)")
+    grade.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
+                       help=f"seconds a cell may run before it is interrupted (default: {DEFAULT_TIMEOUT})")
+
+    for command in (student, grade):
+        command.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                             help="only these chapters (names of _toc.yml files, e.g. intro)")
+    return cli
+
+
+def main(argv=None):
+    """Run the command line; returns the exit status (2 with a message for a problem to fix)."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "student":
+            from .edition import make_student_edition
+            for path in make_student_edition(args.output, args.chapters):
+                print(f"wrote {path}")
+        else:
+            from .grading import grade, summary
+            if args.timeout <= 0:
+                raise InstructorError("--timeout must be a positive whole number of seconds")
+            rows = grade(args.submissions, args.output, timeout=args.timeout, chapters=args.chapters,
+                         progress=lambda line: print(line, file=sys.stderr, flush=True))
+            print(summary(rows))
+            print(f"\nscores: {args.output / 'grades.csv'}   feedback: {args.output / 'feedback'}")
+    except InstructorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""The autograder: nbgrader's ``autograde`` and ``generate_feedback`` on the students' notebooks.
+
+``SUBMISSIONS/<student>/<chapter>.ipynb`` is graded in an nbgrader course folder of its own,
+``<output>/.nbgrader``; the results are ``<output>/grades.csv`` and
+``<output>/feedback/<student>/<chapter>.html``. Each student's chapter is graded by its own
+``nbgrader autograde`` run, so no submission can stop the others, and nothing is written outside
+``<output>``.
+"""
+import csv
+import io
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import InstructorError
+from .course import DEFAULT_TIMEOUT, Course, atomic_copy, atomic_write, last_lines
+from .edition import WORK_FOLDER, select_chapters
+
+COLUMNS = ("student", "chapter", "exercise", "score", "max_score", "status")
+
+
+@dataclass
+class Row:
+    """One line of ``grades.csv``: a student's score on one exercise, and the notebook's status."""
+    student: str
+    chapter: str
+    exercise: str
+    score: float
+    max_score: float
+    status: str
+
+
+def autograded_cells(notebook):
+    """``{grade_id: cell}`` of the autograded test cells (nbgrader ``grade`` and not ``solution``)."""
+    cells = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+            cells[meta["grade_id"]] = cell
+    return cells
+
+
+def tampering(submitted, release, source):
+    """Status notes on the test cells a student edited or deleted (nbgrader grades the release's)."""
+    ids = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in submitted.cells}
+    answers = [cell.metadata.nbgrader["grade_id"] for cell in release.cells
+               if cell.metadata.get("nbgrader", {}).get("solution")]
+    notes = [f"answer cell {grade_id} was deleted" for grade_id in answers if grade_id not in ids]
+    theirs = autograded_cells(submitted)
+    for grade_id, cell in autograded_cells(release).items():
+        allowed = {cell.source.strip(), autograded_cells(source)[grade_id].source.strip()}
+        if grade_id not in theirs:
+            notes.append(f"test cell {grade_id} was deleted; restored from the release")
+        elif theirs[grade_id].source.strip() not in allowed:
+            notes.append(f"test cell {grade_id} was edited; the release's version was graded")
+    return notes
+
+
+def keep_last_copies(notebook):
+    """Keep the nbgrader metadata of the last cell of each ``grade_id`` only; True if a cell changed.
+
+    nbgrader 0.9.6 does the same (DeduplicateIds) but leaves ``nbgrader: {}`` on the other copies, on
+    which its ``add_missing_cells`` then fails (KeyError: 'grade_id'): a student who copied an exercise
+    cell would get no grade at all.
+    """
+    seen, changed = set(), False
+    for cell in reversed(notebook.cells):
+        if "nbgrader" not in cell.metadata:
+            continue
+        grade_id = cell.metadata.nbgrader.get("grade_id")
+        if grade_id in seen or not grade_id:
+            del cell.metadata["nbgrader"]
+            changed = True
+        seen.add(grade_id)
+    return changed
+
+
+def run_problems(notebook, timeout):
+    """Status notes from an autograded notebook: cells that timed out, the first other cell that raised.
+
+    Errors of test cells are failed tests (their score says so) unless they timed out.
+    """
+    timeouts, raised = [], []
+    for number, cell in enumerate(notebook.cells, 1):
+        names = [out.ename for out in cell.get("outputs", []) if out.output_type == "error"]
+        meta = cell.metadata.get("nbgrader", {})
+        label = f"cell {number}" + (f" ({meta['grade_id']})" if "grade_id" in meta else "")
+        if "CellTimeoutError" in names:           # nbgrader's Execute adds it after interrupting
+            timeouts.append(f"{label} timed out after {timeout:g} s")
+        elif names and not (meta.get("grade") and not meta.get("solution")):
+            raised.append(f"{label} raised {names[0]}")
+    if len(raised) > 1:
+        raised = [f"{raised[0]} (and {len(raised) - 1} later cell(s) raised too)"]
+    return timeouts + raised
+
+
+def read_notebook(path):
+    """The notebook at ``path``, or the reason it cannot be read."""
+    try:
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        return notebook, None
+    except Exception as error:                    # any unreadable file is a status, not a crash
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return None, reason[:100]
+
+
+def students_in(submissions):
+    """The student folders of ``submissions``, sorted; errors say what the folder should hold."""
+    submissions = Path(submissions)
+    if not submissions.is_dir():
+        raise InstructorError(f"SUBMISSIONS {submissions} is not a directory: give a folder with one "
+                              "folder per student, each holding the chapter notebooks (<chapter>.ipynb)")
+    students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not students:
+        raise InstructorError(f"no student folders in {submissions}: expected one folder per student, "
+                              "each holding the chapter notebooks (<chapter>.ipynb)")
+    return students
+
+
+def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, progress=None):
+    """Grade every student of ``submissions`` on the chapters with exercises; return the rows written.
+
+    Writes ``<output>/grades.csv`` and ``<output>/feedback/<student>/<chapter>.html``; ``progress``,
+    if given, is called with a line of text after each notebook.
+    """
+    if timeout <= 0:
+        raise InstructorError(f"the timeout must be a positive number of seconds, not {timeout}")
+    submissions, output = Path(submissions).resolve(), Path(output).resolve()
+    students = students_in(submissions)
+    notebooks = select_chapters(chapters)
+    course = Course(output / WORK_FOLDER, timeout=timeout)
+    releases = {name: nbformat.read(course.generate(name, notebook), as_version=4)
+                for name, notebook in notebooks.items()}
+    roster = course.root / "students.csv"
+    atomic_write(roster, "id\n" + "".join(f"{student}\n" for student in students))
+    course.nbgrader("db", "student", "import", roster)
+
+    statuses = {}
+    for chapter, release in releases.items():
+        source = nbformat.read(course.path("source", chapter), as_version=4)
+        for number, student in enumerate(students, 1):
+            statuses[student, chapter] = autograde(course, submissions, student, chapter, release, source)
+            if progress:
+                progress(f"[{number}/{len(students)}] {chapter} {student}: {statuses[student, chapter][0]}")
+        feedback(course, output, [s for s in students if statuses[s, chapter][1]], chapter)
+
+    rows = read_scores(course, students, releases, statuses)
+    for (student, chapter), (_, graded) in statuses.items():
+        if not graded:                            # no feedback page left from an earlier run
+            (output / "feedback" / student / f"{chapter}.html").unlink(missing_ok=True)
+    write_csv(output / "grades.csv", rows)
+    return rows
+
+
+def read_scores(course, students, releases, statuses):
+    """The rows of ``grades.csv``, scores from nbgrader's gradebook (0 for notebooks it did not grade)."""
+    rows = []
+    with Gradebook(course.db_url) as gradebook:
+        for student, chapter in ((student, chapter) for student in students for chapter in releases):
+            status, graded = statuses[student, chapter]
+            for exercise, cell in autograded_cells(releases[chapter]).items():
+                score = 0.0
+                if graded:
+                    try:
+                        score = gradebook.find_grade(exercise, chapter, chapter, student).score
+                    except MissingEntry:
+                        pass
+                rows.append(Row(student, chapter, exercise, score, float(cell.metadata.nbgrader["points"]),
+                                status))
+    return rows
+
+
+def autograde(course, submissions, student, chapter, release, source):
+    """Autograde one student's chapter; ``(status, graded)`` where graded says nbgrader scored it."""
+    path = submissions / student / f"{chapter}.ipynb"
+    if not path.is_file():
+        return "missing notebook", False
+    submitted, reason = read_notebook(path)
+    if submitted is None:
+        return f"not a readable notebook ({reason})", False
+    notes = tampering(submitted, release, source)
+    if keep_last_copies(submitted):
+        atomic_write(course.path("submitted", chapter, student), nbformat.writes(submitted))
+    else:
+        atomic_copy(path, course.path("submitted", chapter, student))
+    result = course.nbgrader("autograde", chapter, "--force", "--student", student, check=False)
+    autograded = course.path("autograded", chapter, student)
+    if result.returncode != 0 or not autograded.exists():
+        return "; ".join(notes + [f"nbgrader could not grade it: {nbgrader_error(result)}"]), False
+    notes += run_problems(nbformat.read(autograded, as_version=4), course.timeout)
+    return "; ".join(notes) or "ok", True
+
+
+def nbgrader_error(result):
+    """The exception nbgrader's log ends with (its last lines only say "see the above traceback")."""
+    log = (result.stderr + result.stdout).splitlines()
+    errors = [line.strip() for line in log if re.match(r"\s*[\w.]*(Error|Exception|Interrupt)\b.*:", line)]
+    return (errors or [last_lines("\n".join(log), 1) or f"exit status {result.returncode}"])[-1][:200]
+
+
+def feedback(course, output, students, chapter):
+    """nbgrader's feedback pages of ``chapter`` for ``students``, copied to ``<output>/feedback``."""
+    if not students:
+        return
+    if course.nbgrader("generate_feedback", chapter, "--force", check=False).returncode != 0:
+        for student in students:                  # one broken page must not cost the others theirs
+            course.nbgrader("generate_feedback", chapter, "--force", "--student", student, check=False)
+    for student in students:
+        page = course.root / "feedback" / student / chapter / f"{chapter}.html"
+        if page.exists():
+            atomic_copy(page, output / "feedback" / student / f"{chapter}.html")
+
+
+def write_csv(path, rows):
+    """Write ``rows`` to ``path`` with the columns of :data:`COLUMNS`."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**asdict(row), "score": f"{row.score:g}", "max_score": f"{row.max_score:g}"})
+    atomic_write(path, buffer.getvalue())
+
+
+def summary(rows):
+    """A text table: one line per student and chapter, with the total score and the status."""
+    totals = {}
+    for row in rows:
+        score, points, _ = totals.get((row.student, row.chapter), (0.0, 0.0, row.status))
+        totals[row.student, row.chapter] = (score + row.score, points + row.max_score, row.status)
+    width = max([len("student")] + [len(student) for student, _ in totals])
+    cwidth = max([len("chapter")] + [len(chapter) for _, chapter in totals])
+    lines = [f"{'student':{width}}  {'chapter':{cwidth}}  {'score':>9}  status"]
+    for (student, chapter), (score, points, status) in totals.items():
+        lines.append(f"{student:{width}}  {chapter:{cwidth}}  {f'{score:g}/{points:g}':>9}  {status}")
+    return "\n".join(lines)
