@@ -7,7 +7,7 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 # pip's noise about this machine's local mirrors is filtered; its errors are not.
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: help setup data book book-student test bench student grade lab clean
+.PHONY: help setup data book book-student test bench bench-chapters student grade lab clean
 
 help:
 	@echo "make book          build the HTML book at the full size into _build/html"
@@ -16,6 +16,7 @@ help:
 	@echo "make student       write the student notebooks into _build/student"
 	@echo "make grade SUBMISSIONS=dir   autograde submitted notebooks into _build/grades"
 	@echo "make bench         time each trainer against a bare loop in its framework"
+	@echo "make bench-chapters [SIZE=full]   time each chapter against its budget"
 	@echo "make lab           open the course in JupyterLab"
 
 setup: $(STAMP) data
@@ -58,6 +59,9 @@ test: setup
 
 bench: setup
 	COURSE_PROGRESS=0 $(PY) benchmarks/trainers.py
+
+bench-chapters: setup
+	$(PY) benchmarks/chapters.py --size $(or $(SIZE),quick)
 
 lab: setup
 	$(VENV)/bin/jupyter lab book/

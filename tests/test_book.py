@@ -15,22 +15,20 @@ from pathlib import Path
 
 import jupytext
 import pytest
-import yaml
+
+from companion.instructors.edition import is_solution_block, toc_chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from course_book import SOLUTION, HIDDEN_TESTS  # noqa: E402
 
 
-def chapters():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for entry in toc.get("chapters", []):
-        files.append(entry["file"])
-    return [ROOT / f"{f}.md" for f in files]
+def notebook_chapters():
+    """The pages of ``_toc.yml`` that are notebooks (front matter with a kernelspec)."""
+    return [p for p in toc_chapters(ROOT).values() if "kernelspec:" in p.read_text().split("\n---", 1)[0]]
 
 
-CHAPTERS = chapters()
+CHAPTERS = notebook_chapters()
 IDS = [p.stem for p in CHAPTERS]
 
 
@@ -74,18 +72,7 @@ def test_exercises_follow_the_format(path):
             assert meta.get("locked") and meta.get("points", 0) > 0, meta["grade_id"]
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and "{solution}" in cell.source:
-            assert _is_lone_block(cell.source), \
-                f"{path.name}: a solution block must be a markdown cell of its own (separate it with +++)"
-
-
-def _is_lone_block(source):
-    """True if ``source`` is one directive block and nothing else: its fence closes on its last line."""
-    lines = source.strip().splitlines()
-    opening = re.match(r"(`{3,}|:{3,})\{solution\}", lines[0]) if lines else None
-    if not opening:
-        return False
-    closing = [i for i, line in enumerate(lines) if line.strip() == opening.group(1)]
-    return closing == [len(lines) - 1]
+            assert is_solution_block(cell, path.name)   # raises, saying what to fix, if it is not alone
 
 
 def _solution_texts(path):
@@ -104,8 +91,11 @@ def _solution_texts(path):
 def test_student_book_has_no_solutions(tmp_path):
     env = {**os.environ, "COURSE_EDITION": "student", "COURSE_SIZE": "quick", "COURSE_PROGRESS": "0"}
     jb = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jb), "build", str(ROOT), "--all", "-W", "-n", "--keep-going", "--path-output",
-                    str(tmp_path)], env=env, check=True, timeout=1200, capture_output=True)
+    build = subprocess.run([str(jb), "build", str(ROOT), "--all", "-W", "-n", "--keep-going",
+                            "--path-output", str(tmp_path)], env=env, timeout=1200, capture_output=True,
+                           text=True)
+    assert build.returncode == 0, "the student book did not build:\n" + "\n".join(
+        line for line in (build.stdout + build.stderr).splitlines() if "WARNING" in line or "rror" in line)
     import html
     for path in CHAPTERS:
         texts = _solution_texts(path)

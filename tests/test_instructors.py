@@ -281,3 +281,35 @@ def test_no_chapter_with_exercises(tmp_path):
         edition.select_chapters(root=tmp_path)
     with pytest.raises(InstructorError, match="has no exercises"):
         edition.select_chapters(["page"], root=tmp_path)
+
+
+# Every other chapter with exercises: full marks, zero, and exactly one exercise's points.
+
+OTHER_CHAPTERS = [name for name, path in edition.toc_chapters().items()
+                  if name != CHAPTER and edition.has_exercises(edition.read_chapter(path))]
+
+
+@pytest.mark.parametrize("chapter", OTHER_CHAPTERS)
+def test_chapter_grades(chapter, tmp_path):
+    output, subs = tmp_path / "output", tmp_path / "submissions"
+    assert cli("student", "--output", tmp_path / "student", "--chapters", chapter).returncode == 0
+    student = nbformat.read(tmp_path / "student" / f"{chapter}.ipynb", as_version=4)
+    solution = jupytext.read(edition.toc_chapters()[chapter])
+    one = nbformat.from_dict(nbformat.reads(nbformat.writes(student), as_version=4))
+    first = nbgrader_cells(one, "solution")[0]
+    one.cells[first].source = solved(solution.cells[nbgrader_cells(solution, "solution")[0]])
+    for name, notebook in (("full", solution), ("blank", student), ("one_solved", one)):
+        (subs / name).mkdir(parents=True)
+        nbformat.write(notebook, subs / name / f"{chapter}.ipynb")
+    run = cli("grade", subs, "--output", output, "--chapters", chapter)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(output / "grades.csv", newline="") as f:
+        rows = [row for row in csv.DictReader(f) if row["chapter"] == chapter]
+    points = {row["exercise"]: float(row["max_score"]) for row in rows}
+    assert len(points) >= 3
+    by_student = {s: [float(r["score"]) for r in rows if r["student"] == s] for s in ("full", "blank", "one_solved")}
+    assert by_student["full"] == list(points.values())
+    assert by_student["blank"] == [0.0] * len(points)
+    first_points = list(points.values())[0]
+    assert by_student["one_solved"] == [first_points] + [0.0] * (len(points) - 1)
+    assert {r["status"] for r in rows} == {"ok"}
