@@ -3,9 +3,22 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import logging  # noqa: E402
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+
+class _ExpectedRetracing(logging.Filter):
+    """Each model the course trains compiles its own step function, so TensorFlow's warning that
+    "N out of the last M calls ... triggered tf.function retracing" is expected noise here."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_ExpectedRetracing())
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(f"the course runs Keras on TensorFlow, but Keras' backend is "
