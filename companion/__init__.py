@@ -12,10 +12,10 @@ time a model of that framework is built or trained. The public entry points:
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["data", "sizes", "models", "weights", "reference", "frameworks", "tf1", "train", "gradients"]
+__all__ = ["data", "sizes", "models", "reference", "frameworks", "tf1", "train", "gradients"]
 
-_LAZY = {"data", "sizes", "models", "weights", "reference", "frameworks", "tf1", "training", "plots",
-         "diagnostics"}
+_LAZY = {"activations", "book", "data", "diagnostics", "experiments", "frameworks", "initializers",
+         "instructors", "models", "reference", "registry", "sizes", "tf1", "training"}
 
 
 def train(model, data, **options):

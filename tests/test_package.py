@@ -63,3 +63,12 @@ def test_not_a_model():
     from companion import frameworks
     with pytest.raises(TypeError, match="not a model"):
         frameworks.framework_of(object())
+
+
+def test_every_lazy_submodule_imports():
+    import importlib
+    import companion
+    for name in companion._LAZY:
+        assert importlib.import_module(f"companion.{name}") is getattr(companion, name)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        companion.nope

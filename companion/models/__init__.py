@@ -2,7 +2,7 @@
 
 >>> from companion import models
 >>> models.names()                                   # doctest: +SKIP
-['sigmoid_chain']
+['deep_relu_mlp', 'deep_sigmoid_mlp', 'deep_tanh_mlp', 'mlp', 'sigmoid_chain']
 >>> m = models.build("sigmoid_chain", "torch", seed=0, depth=4)   # doctest: +SKIP
 >>> w = models.get_weights(m)                                      # doctest: +SKIP
 >>> models.set_weights(models.build("sigmoid_chain", "keras"), w)  # doctest: +SKIP
