@@ -94,3 +94,19 @@ def test_tanh_prime_and_standardize():
     assert train.dtype == np.float32 and abs(float(train.mean())) < 1e-4
     assert math.isclose(float(train[:, 10, 10].std()), 1, rel_tol=1e-2)
     np.testing.assert_array_equal(train[:5], test)
+
+
+def test_measuring_leaves_batch_norm_statistics_alone():
+    """Diagnostics and gradients run in training mode but must not move the moving statistics."""
+    import keras
+    from torch import nn
+    nets = [nn.Sequential(nn.Flatten(), nn.Linear(784, 8), nn.BatchNorm1d(8), nn.Sigmoid(), nn.Linear(8, 10)),
+            keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(8),
+                              keras.layers.BatchNormalization(momentum=0.5), keras.layers.Activation("sigmoid"),
+                              keras.layers.Dense(10)])]
+    for net in nets:
+        before = models.get_weights(net)
+        diagnostics.layer_values(net, X, Y)
+        companion.gradients(net, X, Y)
+        for after, ref in zip(models.get_weights(net), before):
+            np.testing.assert_array_equal(after, ref)

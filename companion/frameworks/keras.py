@@ -3,6 +3,7 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import contextlib  # noqa: E402
 import logging  # noqa: E402
 
 import keras  # noqa: E402
@@ -69,15 +70,23 @@ def loss_fn(task):
     return keras.losses.MeanSquaredError()
 
 
-def loss_and_gradients(model, X, y, task):
-    """Loss and trainable gradients of ``model(X, training=True)``; moving statistics are restored."""
+@contextlib.contextmanager
+def _restoring_statistics(model):
+    """Restore the non-trainable weights (moving statistics) that training-mode calls update."""
     saved = [w.numpy() for w in model.non_trainable_weights]
-    with tf.GradientTape() as tape:
+    try:
+        yield
+    finally:
+        for w, value in zip(model.non_trainable_weights, saved):
+            w.assign(value)
+
+
+def loss_and_gradients(model, X, y, task):
+    """Loss and trainable gradients of ``model(X, training=True)``; the model is left unchanged."""
+    with _restoring_statistics(model), tf.GradientTape() as tape:
         loss = loss_fn(task)(y, model(X, training=True))
     by_path = dict(zip((w.path for w in model.trainable_weights),
                        tape.gradient(loss, model.trainable_weights)))
-    for w, value in zip(model.non_trainable_weights, saved):
-        w.assign(value)
     return float(loss), [by_path[w.path].numpy() for w in model.weights if w.path in by_path]
 
 
@@ -113,10 +122,11 @@ def layer_values(model, X, y, task):
     """Per ``Dense`` layer: pre-activations z, activations a and dL/dz, recomputed layer by layer.
 
     Each ``Dense`` is split into ``z = a @ kernel + bias`` and ``a = activation(z)`` with the layer's
-    own weights and activation, so the tape can watch ``z``; other layers are called as they are.
+    own weights and activation, so the tape can watch ``z``; other layers are called as they are, in
+    training mode, and the model is left unchanged.
     """
     records, a = [], tf.convert_to_tensor(X)
-    with tf.GradientTape(persistent=True) as tape:
+    with _restoring_statistics(model), tf.GradientTape(persistent=True) as tape:
         for layer in model.layers:
             if isinstance(layer, keras.layers.Dense):
                 z = tf.matmul(a, layer.kernel) + (layer.bias if layer.use_bias else 0.0)

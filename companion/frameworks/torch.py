@@ -1,4 +1,6 @@
 """The PyTorch backend: neutral weights, predictions, gradients and the training step for ``nn.Module``s."""
+import contextlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -98,24 +100,34 @@ def _targets(y, task, device_):
     return (y.long() if task == "classification" else y.float()).to(device_)
 
 
-def loss_and_gradients(model, X, y, task):
-    """Loss and trainable gradients in training mode; running statistics are restored afterwards."""
+@contextlib.contextmanager
+def _training_pass(model):
+    """Training mode for one forward and backward pass that leaves the model as it was.
+
+    Gradients are cleared afterwards and buffers (batch normalization's running statistics, which a
+    training-mode forward pass updates) are restored, as are the model's train/eval mode.
+    """
     saved = {name: b.clone() for name, b in model.named_buffers()}
     was_training = model.training
     model.train()
     model.zero_grad(set_to_none=True)
-    dev = _device_of(model)
     try:
-        loss = loss_fn(task)(model(_tensor(X, dev)), _targets(y, task, dev))
-        loss.backward()
-        grads = [(t.grad.T if transposed else t.grad).cpu().numpy().copy()
-                 for t, transposed, trainable in _neutral_tensors(model) if trainable]
+        yield _device_of(model)
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was_training)
         with torch.no_grad():
             for name, b in model.named_buffers():
                 b.copy_(saved[name])
+
+
+def loss_and_gradients(model, X, y, task):
+    """Loss and trainable gradients in training mode; the model is left unchanged."""
+    with _training_pass(model) as dev:
+        loss = loss_fn(task)(model(_tensor(X, dev)), _targets(y, task, dev))
+        loss.backward()
+        grads = [(t.grad.T if transposed else t.grad).cpu().numpy().copy()
+                 for t, transposed, trainable in _neutral_tensors(model) if trainable]
     return loss.item(), grads
 
 
@@ -166,7 +178,8 @@ def layer_values(model, X, y, task):
     """Per dense layer of a ``Sequential``: pre-activations z, activations a and dL/dz, as arrays.
 
     ``a`` is the output of the module right after each ``nn.Linear`` (its activation), or ``z`` itself
-    when a ``Linear`` is followed by nothing or by another ``Linear``. Runs in training mode.
+    when a ``Linear`` is followed by nothing or by another ``Linear``. Runs in training mode and leaves
+    the model unchanged.
     """
     if not isinstance(model, nn.Sequential):
         raise TypeError("layer diagnostics need an nn.Sequential model")
@@ -182,17 +195,12 @@ def layer_values(model, X, y, task):
 
     linear_at = {i for i, m in enumerate(children) if isinstance(m, nn.Linear)}
     hooks = [m.register_forward_hook(keep(i)) for i, m in enumerate(children)]
-    dev = _device_of(model)
-    was_training = model.training
-    model.train()
     try:
-        loss = loss_fn(task)(model(_tensor(X, dev)), _targets(y, task, dev))
-        loss.backward()
+        with _training_pass(model) as dev:
+            loss_fn(task)(model(_tensor(X, dev)), _targets(y, task, dev)).backward()
     finally:
         for h in hooks:
             h.remove()
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
     layers = []
     for i in sorted(linear_at):
         z = outputs[i]
