@@ -55,7 +55,8 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
       (a third split is ignored), or ``((X_train, y_train),)`` for no validation.
     - ``optimizer``: ``"sgd"`` (with ``momentum``) or ``"adam"``, or an :class:`OptimizerConfig`.
     - ``seed``: the batch order of every epoch; the same seed and initial weights give the same history.
-    - ``steps``: stop after this many updates in all (the last epoch may be partial).
+    - ``steps``: stop after this many updates in all (the last epoch may be partial); with
+      ``epochs=None``, as many epochs as those steps need.
     - ``callback(step, model)``: called after every ``callback_every``-th update (for measurements).
 
     The table's columns are ``loss`` and ``accuracy`` (means over the epoch's batches, in training
@@ -75,6 +76,10 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
     trainer = backend.Trainer(model, task, config)
     rng = np.random.default_rng(seed)
     batches_per_epoch = math.ceil(len(X) / batch_size)
+    if epochs is None:
+        if steps is None:
+            raise ValueError("give the number of epochs, of steps, or both")
+        epochs = math.ceil(steps / batches_per_epoch)
     total = min(epochs * batches_per_epoch, steps or epochs * batches_per_epoch)
     rows, step, step_losses = [], 0, []
     with _progress_bar(total, framework, progress) as bar:

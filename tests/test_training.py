@@ -102,3 +102,10 @@ def test_wrong_shapes_and_labels_are_clear_errors(initial_weights):
         companion.train(model, ((np.zeros((4, 784)), np.zeros(4, int)),))
     with pytest.raises(ValueError, match="class numbers"):
         companion.train(model, ((np.zeros((4, 28, 28)), np.full(4, 0.5)),))
+
+
+def test_epochs_from_steps(data, initial_weights):
+    _, history = _train("torch", data, initial_weights, epochs=None, steps=10)
+    assert list(history["steps"]) == [7, 10]
+    with pytest.raises(ValueError, match="epochs, of steps, or both"):
+        _train("torch", data, initial_weights, epochs=None)

@@ -56,7 +56,7 @@ def activation_trajectory(framework, seed, data, probe, steps, every, learning_r
                          "p15": float(np.percentile(a, 15)), "p85": float(np.percentile(a, 85))})
 
     measure(0, net)
-    history = train(net, data, epochs=max(1, -(-steps * batch_size // len(data[0][0]))),
+    history = train(net, data, epochs=None,
                     batch_size=batch_size, learning_rate=learning_rate, seed=seed, steps=steps,
                     callback=measure, callback_every=every)
     return pd.DataFrame(rows), history
@@ -77,7 +77,7 @@ def depth_experiment(framework, initializer, seed, data, probe, steps, learning_
     """
     net = models.build(model, framework, seed=seed, initializer=initializer)
     second_moment = float(np.mean(diagnostics.layer_values(net, *probe)[-2]["a"] ** 2))
-    history = train(net, data, epochs=max(1, -(-steps * batch_size // len(data[0][0]))),
+    history = train(net, data, epochs=None,
                     batch_size=batch_size, learning_rate=learning_rate, seed=seed, steps=steps)
     return second_moment, np.array(history.attrs["step_loss"])
 
