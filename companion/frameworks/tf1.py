@@ -162,6 +162,15 @@ _ACTIVATION_OPS = {"Sigmoid", "Tanh", "Relu", "Elu", "Selu", "LeakyRelu", "Softp
 
 def layer_values(model, X, y, task):
     """Per ``dense`` layer (found by its ``kernel`` variable): z, its activation a and dL/dz."""
+    if not hasattr(model, "_layer_tensors"):
+        model._layer_tensors = _layer_tensors(model)
+    pairs, dz = model._layer_tensors
+    values = model.session.run([pairs, dz], model.feed(X, y, training=True))
+    return [{"z": z, "a": a, "dz": g} for (z, a), g in zip(*values)]
+
+
+def _layer_tensors(model):
+    """``([(z, a), ...], [dL/dz, ...])`` of the graph's dense layers, looked up and built once."""
     graph, pairs = model.graph, []
     for kernel in [v for v in model.variables if v.name.endswith("/kernel:0")]:
         scope = kernel.name[:-len("/kernel:0")]
@@ -170,12 +179,8 @@ def layer_values(model, X, y, task):
         z = op.outputs[0]
         consumers = [c for c in z.consumers() if c.type in _ACTIVATION_OPS]
         pairs.append((z, consumers[0].outputs[0] if consumers else z))
-    zs = [z for z, _ in pairs]
-    if not hasattr(model, "_dz"):
-        with graph.as_default():
-            model._dz = tf.gradients(model.loss, zs)
-    values = model.session.run([pairs, model._dz], model.feed(X, y, training=True))
-    return [{"z": z, "a": a, "dz": dz} for (z, a), dz in zip(*values)]
+    with graph.as_default():
+        return pairs, tf.gradients(model.loss, [z for z, _ in pairs])
 
 
 def _has_op(graph, name):
