@@ -7,11 +7,11 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 # pip's noise about this machine's local mirrors is filtered; its errors are not.
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: help setup data book book-student test bench bench-chapters student grade lab clean
+.PHONY: help setup data browser book book-student test bench bench-chapters student grade lab clean
 
 help:
 	@echo "make book          build the HTML book at the full size into _build/html"
-	@echo "make test          run the companion's tests and every chapter at the quick size"
+	@echo "make test          run the companion's tests, every chapter and the built book at the quick size"
 	@echo "make book-student  build the book without solutions into _build/html-student"
 	@echo "make student       write the student notebooks into _build/student"
 	@echo "make grade SUBMISSIONS=dir   autograde submitted notebooks into _build/grades"
@@ -38,6 +38,16 @@ data:
 	   (apt-get update -qq >/dev/null && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) ; \
 	else echo "note: Fashion-MNIST not found in $(DATA_DIR); see README (Data)"; fi
 
+# Headless Chromium for the reader-book tests (tests/test_reader_book.py), from Debian when we are root;
+# otherwise those tests skip and say what to install.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Chromium and its driver (Debian packages chromium chromium-driver)"; \
+	  (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null)) ; \
+	else echo "note: no Chromium; the browser tests will skip (apt-get install chromium chromium-driver)"; fi
+
 book: setup
 	COURSE_SIZE=full COURSE_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
@@ -54,7 +64,7 @@ grade: setup
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir (one folder per student, each with the chapter notebooks)"; exit 2; }
 	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m companion.instructors grade "$(SUBMISSIONS)" --output _build/grades $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
-test: setup
+test: setup browser
 	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
