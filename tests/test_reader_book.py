@@ -193,6 +193,41 @@ def test_bibliography_is_labelled_as_the_text_cites(public_book):
     assert cited
 
 
+def _cell(source, outputs=(), **nbgrader):
+    from docutils import nodes
+
+    cell = nodes.container(nb_element="cell_code", cell_metadata={"nbgrader": nbgrader} if nbgrader else {})
+    cell += nodes.container("", nodes.literal_block(source, source), nb_element="cell_code_source")
+    for text in outputs:
+        cell += nodes.container("", nodes.literal_block(text, text), nb_element="cell_code_output")
+    return cell
+
+
+def test_the_public_edition_on_a_doctree():
+    """The transform alone, on a hand-made doctree: what moves where, and what stays."""
+    from docutils import nodes
+    from docutils.utils import new_document
+    from sphinx_exercise.nodes import solution_node
+    from course_book import _public_edition
+
+    answer = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n\n### BEGIN SOLUTION\nK = 2\n### END SOLUTION"
+    tests = "assert f() == 1\n### BEGIN HIDDEN TESTS\nassert K == 2\n### END HIDDEN TESTS\n"
+    doc = new_document("page")
+    doc += [_cell("x = 1"), _cell(answer, grade_id="p-one-answer", solution=True, grade=False),
+            _cell(tests, grade_id="p-one", grade=True, points=1),
+            _cell(answer.replace("f()", "g()"), ["printed"], grade_id="p-two-answer", solution=True, grade=False)]
+    for label in ("p-one", "p-two"):
+        solution = solution_node(target_label=label)
+        solution += nodes.section("", nodes.paragraph(text="Why."), ids=["solution-content"])
+        doc += solution
+    _public_edition(None, doc)
+    cells = [c for c in doc.findall(nodes.container) if c.get("nb_element") == "cell_code"]
+    assert [c.astext() for c in cells] == ["x = 1", "assert f() == 1", "printed"]   # answer inputs gone
+    moved = [[b.astext() for b in s.findall(nodes.literal_block)] for s in doc.findall(solution_node)]
+    assert moved == [["def f():\n    return 1\n\nK = 2"], ["def g():\n    return 1\n\nK = 2"]]
+    assert all(b["language"] == "python" for s in doc.findall(solution_node) for b in s.findall(nodes.literal_block))
+
+
 def test_buttons_come_from_the_environment():
     configured = {"path_to_docs": "", "repository_branch": "main", "launch_buttons": {"notebook_interface": "jupyterlab"}}
     none = theme_options(configured, {})
