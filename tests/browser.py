@@ -6,6 +6,7 @@ and every measurement waits for MathJax to finish typesetting.
 """
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,7 +37,8 @@ def chromium(width=1280, height=844):
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--hide-scrollbars", "--force-device-scale-factor=1", "--disable-extensions",
-                     "--no-first-run", "--disable-background-networking", f"--window-size={width},{height}"):
+                     "--no-first-run", "--disable-background-networking",
+                     f"--window-size={width},{height}"):
         options.add_argument(argument)
     profile = Path(os.environ.get("TMPDIR", "/tmp")) / f"course-chromium-{os.getpid()}"
     options.add_argument(f"--user-data-dir={profile}")
@@ -49,7 +51,24 @@ def chromium(width=1280, height=844):
         yield driver
     finally:
         driver.quit()
+        _wait_for_exit(str(profile))
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait_for_exit(marker, timeout=10.0):
+    """Wait until no process with ``marker`` (this browser's profile folder) on its command line is left:
+    Chromium's helper processes take a moment to go after the driver quits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = False
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                alive = alive or marker.encode() in cmdline.read_bytes()
+            except OSError:
+                continue
+        if not alive:
+            return
+        time.sleep(0.1)
 
 
 def set_viewport(driver, width, height=844):
