@@ -19,3 +19,21 @@ def glue(name, value):
     if not isinstance(value, (numbers.Number, str)):
         raise TypeError(f"glue {name!r}: expected a number or a string, got {type(value).__name__}")
     _glue(name, value, display=False)
+
+
+def table(frame, columns=None, caption=None, digits=3, index_name=None):
+    """A pandas ``Styler`` for a table in a chapter: readable column names, padded cells.
+
+    ``columns`` maps the frame's column names to the names a reader sees (and selects them, in that
+    order); numbers are shown with ``digits`` significant digits.
+    """
+    if columns:
+        frame = frame[list(columns)].rename(columns=columns)
+    if index_name is not None:
+        frame = frame.rename_axis(index_name)
+    styler = frame.style.format(f"{{:.{digits}g}}", subset=frame.select_dtypes("number").columns)
+    styler = styler.set_table_styles([
+        {"selector": "th, td", "props": "padding: 0.3em 0.8em; text-align: right;"},
+        {"selector": "caption", "props": "caption-side: top; padding-bottom: 0.4em;"},
+    ])
+    return styler.set_caption(caption) if caption else styler

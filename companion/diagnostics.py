@@ -15,6 +15,14 @@ _SLOPE_FROM_OUTPUT = {
 }
 
 
+def slope_from_output(activation):
+    """The activation's derivative as a function of its output ``a`` (sigmoid: a(1 − a))."""
+    if activation not in _SLOPE_FROM_OUTPUT:
+        raise ValueError(f"slopes from outputs are defined for {sorted(_SLOPE_FROM_OUTPUT)}, "
+                         f"not {activation!r}")
+    return _SLOPE_FROM_OUTPUT[activation][0]
+
+
 def layer_values(model, X, y, task=None):
     """``[{"z": ..., "a": ..., "dz": ...}, ...]``, one dict per dense layer (the last is the output)."""
     X = frameworks.check_inputs(model, X, y, task)

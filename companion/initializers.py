@@ -10,6 +10,7 @@ name               distribution of W (fan_in n, fan_out m)  variance
 =================  ======================================  ===================================
 ``standard``       U(±1/√n)  (PyTorch's ``nn.Linear``)      1/(3n)
 ``glorot_uniform`` U(±√(6/(n+m)))                           2/(n+m)
+``glorot_sigmoid`` U(±4√(6/(n+m))) (4 × Glorot's bound)       32/(n+m)
 ``glorot_normal``  truncated normal, Keras style            2/(n+m)
 ``he_uniform``     U(±√(6/n))                               2/n
 ``he_normal``      truncated normal, Keras style            2/n
@@ -26,6 +27,8 @@ SCHEMES = {
     "standard": (1 / 3, "fan_in", "uniform"),
     "glorot_uniform": (1.0, "fan_avg", "uniform"),
     "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+    # gain one for the sigmoid, whose slope at 0 is 1/4 (the Theano tutorials' factor 4)
+    "glorot_sigmoid": (16.0, "fan_avg", "uniform"),
     "he_uniform": (2.0, "fan_in", "uniform"),
     "he_normal": (2.0, "fan_in", "truncated_normal"),
     "lecun_normal": (1.0, "fan_in", "truncated_normal"),

@@ -62,9 +62,9 @@ def test_activation_trajectory_records_every_layer():
     assert history["steps"].iloc[-1] == 6
 
 
-def test_gradient_variance_ratios_and_depth_experiment():
-    ratios = experiment.gradient_variance_ratios("torch", "glorot_uniform", 0, X, Y)
-    assert ratios.shape == (9,) and np.all(ratios > 0)
+def test_layer_spreads_and_depth_experiment():
+    spreads = experiment.layer_spreads("torch", "glorot_uniform", 0, X, Y)
+    assert list(spreads.index) == list(range(1, 11)) and (spreads > 0).all().all()
     m2, losses = experiment.depth_experiment("torch", "he_normal", 0, ((X, Y),), (X, Y), steps=3, batch_size=10)
     assert m2 > 0 and losses.shape == (3,) and np.all(np.isfinite(losses))
 
@@ -110,3 +110,81 @@ def test_measuring_leaves_batch_norm_statistics_alone():
         companion.gradients(net, X, Y)
         for after, ref in zip(models.get_weights(net), before):
             np.testing.assert_array_equal(after, ref)
+
+
+def test_activation_trajectory_records_slopes_and_gradients():
+    trajectory, _ = experiment.activation_trajectory(
+        "torch", 0, ((X, Y), (X[:10], Y[:10])), (X[:20], Y[:20]), steps=2, every=2, batch_size=5)
+    assert trajectory["slope"].between(0, 0.25).all() and (trajectory["grad_var"] > 0).all()
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_constant_weights_keep_units_identical(framework):
+    table = experiment.symmetry_experiment(framework, ((X, Y),), value=0.01, steps=5, batch_size=10,
+                                           hidden=(6, 4), activation="tanh")
+    assert list(table.index) == [1, 2] and list(table["units"]) == [6, 4]
+    assert (table["spread_before"] == 0).all() and (table["spread_after"] <= 1e-9).all()
+    assert (table["moved"] > 0).all()
+
+
+def test_random_weights_are_not_symmetric():
+    """The spread measure sees a difference between units when there is one."""
+    net = models.build("mlp", "torch", seed=0, hidden=(6, 4))
+    weights = models.get_weights(net)
+    assert np.abs(weights[0] - weights[0][:, :1]).max() > 0.01
+
+
+def test_output_scale_scales_the_logits_layer_only():
+    weights = models.get_weights(models.build("mlp", "torch", seed=0, hidden=(8,)))
+    losses = experiment.output_scale_experiment("torch", weights, 0.0, ((X, Y),), steps=3, batch_size=10,
+                                                hidden=(8,))
+    assert losses.shape == (3,) and losses[0] == pytest.approx(math.log(10), abs=1e-6)   # zero logits
+    big = experiment.output_scale_experiment("torch", weights, 50.0, ((X, Y),), steps=1, batch_size=10,
+                                             hidden=(8,))
+    assert big[0] > losses[0]
+    np.testing.assert_array_equal(models.get_weights(models.build("mlp", "torch", seed=0, hidden=(8,)))[-2],
+                                  weights[-2])                                          # input not edited
+
+
+def test_tanh_signal_propagation():
+    table = experiment.tanh_signal_propagation(1.0, width=32, depth=4, n=50)
+    assert list(table.index) == [1, 2, 3, 4] and (table > 0).all().all()
+    assert table["second_moment"].is_monotonic_decreasing
+
+
+def test_variance_factors_follow_fan_in_and_fan_out():
+    forward, backward = experiment.variance_factors(0.01, 100, 25, n=3000)
+    assert forward == pytest.approx(1.0, rel=0.05) and backward == pytest.approx(0.25, rel=0.05)
+
+
+def test_glorot_sigmoid_is_four_times_glorot():
+    from companion import initializers
+    assert initializers.variance("glorot_sigmoid", 300, 100) == pytest.approx(16 * initializers.variance("glorot_uniform", 300, 100))
+    for framework in FRAMEWORKS:
+        w = initializers.sample("glorot_sigmoid", framework, 300, 100, seed=0)
+        bound = 4 * math.sqrt(6 / 400)
+        assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+
+
+def test_book_table_renames_and_pads():
+    import pandas as pd
+    from companion.book import table
+    frame = pd.DataFrame({"a": [0.123456, 2.0], "b": [1e-7, 3.0], "c": ["x", "y"]})
+    html = table(frame, {"a": "first column", "c": "label"}, "Caption").to_html()
+    assert "first column" in html and "label" in html and ">b<" not in html
+    assert "0.123" in html and "0.123456" not in html and "padding" in html and "Caption" in html
+
+
+def test_legend_by_keeps_colour_and_style_apart():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from companion.plots import legend_by
+    fig, ax = plt.subplots()
+    legend_by(ax, {"he": "C0", "lecun": "C3"}, {"tf1": ":", "torch": "-"}, "initializer", "framework")
+    legends = [child for child in ax.get_children() if isinstance(child, matplotlib.legend.Legend)]
+    assert [lg.get_title().get_text() for lg in legends] == ["initializer", "framework"]
+    colour_lines, style_lines = (lg.get_lines() for lg in legends)
+    assert {line.get_linestyle() for line in colour_lines} == {"-"}
+    assert len({line.get_color() for line in style_lines}) == 1
+    plt.close(fig)
