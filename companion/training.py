@@ -66,6 +66,7 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
     """
     import pandas as pd
 
+    _check_counts(epochs=epochs, batch_size=batch_size, steps=steps, callback_every=callback_every)
     config = optimizer if isinstance(optimizer, OptimizerConfig) else OptimizerConfig(
         optimizer, learning_rate, momentum)
     framework = frameworks.framework_of(model)
@@ -129,14 +130,38 @@ def _evaluate(trainer, X, y, batch_size=2_000):
     return loss_sum / len(X), correct_sum
 
 
+def _check_counts(**counts):
+    """Each count is a positive whole number (``epochs`` and ``steps`` may also be None)."""
+    for name, value in counts.items():
+        if value is None and name in ("epochs", "steps"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            allowed = "a positive whole number" + (" or None" if name in ("epochs", "steps") else "")
+            raise ValueError(f"{name}={value!r}: {name} must be {allowed}")
+
+
 def _splits(data, model, task):
-    """``(X, y)`` of training and ``(X, y)`` of validation (or None), checked against ``model``."""
+    """``(X, y)`` of training and ``(X, y)`` of validation (or None), checked against ``model``.
+
+    Beyond :func:`companion.frameworks.check_inputs`: no split is empty, every input is finite, and a
+    classifier's labels are below its number of classes. All before any framework runs.
+    """
     if not isinstance(data, (tuple, list)) or not data or len(data[0]) != 2:
         raise ValueError("data must be ((X_train, y_train), (X_valid, y_valid), ...) as "
                          "companion.data.load_fashion_mnist returns it, or ((X_train, y_train),)")
     pairs = [(frameworks.check_inputs(model, X, y, task), np.asarray(y)) for X, y in data[:2]]
-    if any(len(X) == 0 for X, _ in pairs):
-        raise ValueError("a split of the data is empty")
+    n_classes = frameworks.output_width(model, pairs[0][0]) if task == "classification" else None
+    for (X, y), split in zip(pairs, ("training", "validation")):
+        if len(X) == 0:
+            raise ValueError(f"the {split} split of the data is empty")
+        finite = np.isfinite(X)
+        if not finite.all():
+            bad = np.flatnonzero(~finite.reshape(len(X), -1).all(axis=1))
+            raise ValueError(f"the {split} inputs hold NaN or infinite values ({len(bad)} of {len(X)} "
+                             f"examples, the first at index {bad[0]}): drop or repair them before training")
+        if n_classes is not None and y.size and y.max() >= n_classes:
+            raise ValueError(f"the {split} labels must be class numbers 0 to {n_classes - 1} (the model has "
+                             f"{n_classes} outputs), got a label {int(y.max())}")
     return pairs[0], (pairs[1] if len(pairs) > 1 else None)
 
 

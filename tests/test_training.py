@@ -109,3 +109,46 @@ def test_epochs_from_steps(data, initial_weights):
     assert list(history["steps"]) == [7, 10]
     with pytest.raises(ValueError, match="epochs, of steps, or both"):
         _train("torch", data, initial_weights, epochs=None)
+
+
+BAD_ARGUMENTS = [
+    (dict(batch_size=0), r"batch_size=0: batch_size must be a positive whole number"),
+    (dict(batch_size=-5), r"batch_size=-5"),
+    (dict(batch_size=2.5), r"batch_size=2.5"),
+    (dict(epochs=0), r"epochs=0: epochs must be a positive whole number or None"),
+    (dict(epochs=-1), r"epochs=-1"),
+    (dict(steps=0), r"steps=0"),
+    (dict(callback_every=0), r"callback_every=0"),
+]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("arguments, message", BAD_ARGUMENTS, ids=[str(a) for a, _ in BAD_ARGUMENTS])
+def test_bad_counts_are_named(framework, data, initial_weights, arguments, message):
+    model = models.build("mlp", framework, weights=initial_weights, **OPTIONS)
+    with pytest.raises(ValueError, match=message):
+        companion.train(model, data, **arguments)
+    np.testing.assert_array_equal(models.get_weights(model)[0], initial_weights[0])   # nothing trained
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_labels_beyond_the_classes_are_named(framework, data, initial_weights):
+    (X, y), valid = data
+    model = models.build("mlp", framework, weights=initial_weights, **OPTIONS)
+    with pytest.raises(ValueError, match=r"training labels must be class numbers 0 to 9 .*got a label 10"):
+        companion.train(model, ((X, np.where(y == 1, 10, y)), valid))
+    with pytest.raises(ValueError, match=r"validation labels .* got a label 12"):
+        companion.train(model, ((X, y), (valid[0], np.full_like(valid[1], 12))))
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_inputs_are_named(framework, data, initial_weights, bad):
+    (X, y), valid = data
+    X = X.copy()
+    X[3, 5, 5] = X[7, 0, 0] = bad
+    model = models.build("mlp", framework, weights=initial_weights, **OPTIONS)
+    with pytest.raises(ValueError, match=r"training inputs hold NaN or infinite values \(2 of 200 examples, "
+                                         r"the first at index 3\)"):
+        companion.train(model, ((X, y), valid))
+    np.testing.assert_array_equal(models.get_weights(model)[0], initial_weights[0])

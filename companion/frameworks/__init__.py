@@ -109,6 +109,11 @@ def predict(model, X, training=False):
     return np.asarray(backend(framework_of(model)).predict(model, X, training))
 
 
+def output_width(model, X):
+    """How many outputs ``model`` has (a classifier's number of classes), from one example of ``X``."""
+    return int(predict(model, np.asarray(X)[:1]).shape[-1])
+
+
 def loss_and_gradients(model, X, y, task=None):
     """``(loss, gradients)`` of ``model`` on ``(X, y)`` in training mode, leaving the model unchanged.
 
