@@ -51,6 +51,9 @@ def test_layer_statistics_table():
     one = table[table.seed == 0]
     assert one["grad_ratio"].iloc[-1] == 1
     assert len(experiment.gain_per_layer(one)) == 4
+    summary = experiment.vanishing_summary(table)
+    assert list(summary.seed) == [0, 1] and (summary[["observed", "predicted", "gain"]] > 0).all().all()
+    assert summary["predicted"][0] == pytest.approx(np.prod(experiment.gain_per_layer(one)))
 
 
 def test_activation_trajectory_records_every_layer():

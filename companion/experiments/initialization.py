@@ -37,6 +37,25 @@ def gain_per_layer(table):
     return fan * table["slope_rms"].to_numpy()[:-1]
 
 
+def vanishing_summary(stats):
+    """One row per framework and seed of :func:`layer_statistics`: how much δ shrinks, and why.
+
+    Columns: ``observed`` (std of δ at layer 1 over the last hidden layer's, from ``grad_var``),
+    ``predicted`` (the product of :func:`gain_per_layer`), ``gain`` (their mean) and ``weight_ratio``
+    (the same ratio for the weight-gradient norms).
+    """
+    import pandas as pd
+
+    rows = []
+    for (framework, seed), run in stats.groupby(["framework", "seed"]):
+        gains = gain_per_layer(run)
+        rows.append({"framework": framework, "seed": seed,
+                     "observed": float(np.sqrt(run["grad_var"].iloc[0] / run["grad_var"].iloc[-1])),
+                     "predicted": float(np.prod(gains)), "gain": float(np.mean(gains)),
+                     "weight_ratio": float(run["grad_ratio"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
 def activation_trajectory(framework, seed, data, probe, steps, every, learning_rate=0.1, batch_size=10,
                           model="deep_sigmoid_mlp", initializer="standard"):
     """Glorot & Bengio's Figure 2: each hidden layer's activations on ``probe`` during plain SGD.
