@@ -150,10 +150,11 @@ def _splits(data, model, task):
         raise ValueError("data must be ((X_train, y_train), (X_valid, y_valid), ...) as "
                          "companion.data.load_fashion_mnist returns it, or ((X_train, y_train),)")
     pairs = [(frameworks.check_inputs(model, X, y, task), np.asarray(y)) for X, y in data[:2]]
-    n_classes = frameworks.output_width(model, pairs[0][0]) if task == "classification" else None
-    for (X, y), split in zip(pairs, ("training", "validation")):
+    for (X, _), split in zip(pairs, ("training", "validation")):
         if len(X) == 0:
             raise ValueError(f"the {split} split of the data is empty")
+    n_classes = frameworks.output_width(model, pairs[0][0]) if task == "classification" else None
+    for (X, y), split in zip(pairs, ("training", "validation")):
         finite = np.isfinite(X)
         if not finite.all():
             bad = np.flatnonzero(~finite.reshape(len(X), -1).all(axis=1))

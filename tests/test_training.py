@@ -152,3 +152,13 @@ def test_non_finite_inputs_are_named(framework, data, initial_weights, bad):
                                          r"the first at index 3\)"):
         companion.train(model, ((X, y), valid))
     np.testing.assert_array_equal(models.get_weights(model)[0], initial_weights[0])
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_an_empty_split_is_named_before_the_model_runs(framework, data, initial_weights):
+    (X, y), valid = data
+    model = models.build("mlp", framework, weights=initial_weights, **OPTIONS)
+    with pytest.raises(ValueError, match="the training split of the data is empty"):
+        companion.train(model, ((X[:0], y[:0]), valid))
+    with pytest.raises(ValueError, match="the validation split of the data is empty"):
+        companion.train(model, ((X, y), (valid[0][:0], valid[1][:0])))
