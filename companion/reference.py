@@ -105,3 +105,107 @@ def factor_band_width_numeric(w, b=0.0, half_range=5.0, points=200_001):
     x = np.linspace(-half_range, half_range, points)
     inside = np.abs(w * sigmoid_prime(w * x + b)) >= 1
     return inside.sum() * (x[1] - x[0])
+
+
+# The nonsaturating activations of the ReLU chapter, with their derivatives. At z = 0 the derivative
+# takes the value of the z <= 0 branch, as the three frameworks' autodiff does (ReLU'(0) = 0).
+
+def relu(z):
+    """max(0, z)."""
+    return np.maximum(np.asarray(z, dtype=np.float64), 0.0)
+
+
+def leaky_relu(z, alpha):
+    """z for z > 0, alpha z otherwise (PReLU is the same function with a learned alpha)."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.where(z > 0, z, alpha * z)
+
+
+def leaky_relu_prime(z, alpha):
+    """1 for z > 0, alpha otherwise (ReLU: alpha = 0, so exactly 0 for every z <= 0)."""
+    return np.where(np.asarray(z) > 0, 1.0, float(alpha))
+
+
+def relu_prime(z):
+    """1 for z > 0, exactly 0 otherwise."""
+    return leaky_relu_prime(z, 0.0)
+
+
+def elu(z, alpha=1.0):
+    """z for z > 0, alpha (e^z − 1) otherwise."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0.0)))
+
+
+def elu_prime(z, alpha=1.0):
+    """1 for z > 0, alpha e^z otherwise (continuous at 0 only when alpha = 1)."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
+
+
+def selu(z):
+    """λ · ELU_α(z) with Klambauer et al.'s λ ≈ 1.0507 and α ≈ 1.6733."""
+    from .activations import SELU_ALPHA, SELU_LAMBDA
+    return SELU_LAMBDA * elu(z, SELU_ALPHA)
+
+
+def selu_prime(z):
+    """λ for z > 0, λ α e^z otherwise."""
+    from .activations import SELU_ALPHA, SELU_LAMBDA
+    return SELU_LAMBDA * elu_prime(z, SELU_ALPHA)
+
+
+def gelu(z):
+    """z Φ(z), Φ the standard normal CDF (the exact GELU, not the tanh approximation)."""
+    z = np.asarray(z, dtype=np.float64)
+    return z * _normal_cdf(z)
+
+
+def gelu_prime(z):
+    """Φ(z) + z φ(z)."""
+    z = np.asarray(z, dtype=np.float64)
+    return _normal_cdf(z) + z * np.exp(-z ** 2 / 2) / np.sqrt(2 * np.pi)
+
+
+def _normal_cdf(z):
+    import math
+    return 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
+
+
+def swish(z):
+    """z σ(z) (also called SiLU)."""
+    z = np.asarray(z, dtype=np.float64)
+    return z * sigmoid(z)
+
+
+def swish_prime(z):
+    """σ(z) + z σ(z)(1 − σ(z))."""
+    s = sigmoid(z)
+    return s + np.asarray(z, dtype=np.float64) * s * (1 - s)
+
+
+def activation(name, z, alpha=None):
+    """Activation ``name`` at ``z`` in float64, with the course's parameter when ``alpha`` is None."""
+    from .activations import check
+    name, alpha = check(name, alpha)
+    return _FUNCTIONS[name][0](z, alpha)
+
+
+def activation_prime(name, z, alpha=None):
+    """The closed-form derivative of activation ``name`` at ``z``, float64."""
+    from .activations import check
+    name, alpha = check(name, alpha)
+    return _FUNCTIONS[name][1](z, alpha)
+
+
+_FUNCTIONS = {
+    "sigmoid": (lambda z, _: sigmoid(z), lambda z, _: sigmoid_prime(z)),
+    "tanh": (lambda z, _: np.tanh(np.asarray(z, np.float64)), lambda z, _: tanh_prime(z)),
+    "relu": (lambda z, _: relu(z), lambda z, _: relu_prime(z)),
+    "leaky_relu": (leaky_relu, leaky_relu_prime),
+    "prelu": (leaky_relu, leaky_relu_prime),
+    "elu": (elu, elu_prime),
+    "selu": (lambda z, _: selu(z), lambda z, _: selu_prime(z)),
+    "gelu": (lambda z, _: gelu(z), lambda z, _: gelu_prime(z)),
+    "swish": (lambda z, _: swish(z), lambda z, _: swish_prime(z)),
+}

@@ -8,7 +8,9 @@ import pytest
 from companion import frameworks, models
 from companion.registry import FRAMEWORKS
 
-SMALL_OPTIONS = {"mlp": {"hidden": (32, 16)}}   # keeps the suite fast; the builders are the same
+# keeps the suite fast; the builders are the same
+SMALL_OPTIONS = {"mlp": {"hidden": (32, 16)}, "leaky_relu_mlp": {"hidden": (32, 16)},
+                 "dying_relu_mlp": {"hidden": (32, 16)}, "deep_selu_mlp": {"hidden": (16,) * 6}}
 
 
 def _inputs(spec, rng, n=16):
@@ -105,3 +107,32 @@ def test_chain_matches_the_numpy_reference():
         assert loss == pytest.approx(loss_ref, rel=1e-6), fw
         for g, g_ref in zip(grads, grads_ref):
             np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-9, err_msg=fw)
+
+
+@pytest.mark.parametrize("activation,alpha", [("relu", None), ("leaky_relu", 0.2), ("leaky_relu", 0.3),
+                                              ("prelu", 0.25), ("elu", 1.0), ("elu", 0.5),
+                                              ("selu", None), ("gelu", None), ("swish", None),
+                                              ("sigmoid", None), ("tanh", None)])
+def test_every_activation_gives_the_same_network(activation, alpha):
+    """The MLP with each activation: random weights (PReLU's slopes too) give the same outputs, loss and
+    gradients in the three frameworks; an activation that ignored its parameter would fail here."""
+    rng = np.random.default_rng(7)
+    options = dict(hidden=(12, 8), activation=activation, alpha=alpha)
+    shapes = [w.shape for w in models.get_weights(models.build("mlp", "torch", **options))]
+    weights = [rng.normal(0, 0.3, size=s).astype(np.float32) for s in shapes]
+    if activation == "prelu":              # one learnable slope per unit, after each layer's bias
+        assert shapes[2] == (12,) and shapes[5] == (8,)
+    X = rng.normal(size=(16, 28, 28)).astype(np.float32) * 0.2
+    y = rng.integers(0, 10, size=16)
+    results = {}
+    for fw in FRAMEWORKS:
+        model = models.build("mlp", fw, weights=weights, **options)
+        results[fw] = (models.predict(model, X), *frameworks.loss_and_gradients(model, X, y))
+    out_ref, loss_ref, grads_ref = results["torch"]
+    for fw in ("tf1", "keras"):
+        out, loss, grads = results[fw]
+        np.testing.assert_allclose(out, out_ref, rtol=1e-5, atol=1e-6, err_msg=fw)
+        assert loss == pytest.approx(loss_ref, rel=1e-5), fw
+        assert len(grads) == len(grads_ref) == len(weights)
+        for i, (g, g_ref) in enumerate(zip(grads, grads_ref)):
+            np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-6, err_msg=f"{fw} grad {i}")

@@ -125,12 +125,21 @@ def loss_and_gradients(model, X, y, task=None):
     return float(loss), [np.asarray(g, dtype=np.float32) for g in grads]
 
 
-def activation_derivative(name, z, framework):
-    """The derivative of activation ``name`` at the points ``z``, by ``framework``'s autodiff.
+def activation_derivative(name, z, framework, alpha=None):
+    """The derivative of activation ``name`` (parameter ``alpha``) at the points ``z``, by autodiff.
 
     ``z`` keeps its dtype: float64 gives the frameworks' double-precision kernels.
     """
+    from .. import activations
+    name, alpha = activations.check(name, alpha)
     z = np.asarray(z)
     if z.dtype not in (np.float32, np.float64):
         raise ValueError(f"z must be float32 or float64, not {z.dtype}")
-    return np.asarray(backend(framework).activation_derivative(name, z))
+    return np.asarray(backend(framework).activation_derivative(name, z, alpha))
+
+
+def activation_values(name, z, framework, alpha=None):
+    """Activation ``name`` (parameter ``alpha``) at the points ``z``, computed by ``framework``."""
+    from .. import activations
+    name, alpha = activations.check(name, alpha)
+    return np.asarray(backend(framework).activation_values(name, np.asarray(z), alpha))

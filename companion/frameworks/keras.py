@@ -141,6 +141,10 @@ class Trainer:
         return logs["loss"], logs.get("accuracy", float("nan")) * len(X)
 
 
+ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.PReLU,
+                     keras.layers.ELU, keras.layers.ReLU)
+
+
 def layer_values(model, X, y, task):
     """Per ``Dense`` layer: pre-activations z, activations a and dL/dz, recomputed layer by layer.
 
@@ -157,8 +161,9 @@ def layer_values(model, X, y, task):
                 a = layer.activation(z)
                 records.append([z, a])
             else:
+                follows_dense = records and records[-1][1] is a
                 a = layer(a, training=True)
-                if records and records[-1][1] is not a and isinstance(layer, keras.layers.Activation):
+                if follows_dense and isinstance(layer, ACTIVATION_LAYERS):
                     records[-1][1] = a
         loss = loss_fn(task)(y, a)
     grads = tape.gradient(loss, [z for z, _ in records])
@@ -166,11 +171,19 @@ def layer_values(model, X, y, task):
     return [{"z": z.numpy(), "a": act.numpy(), "dz": g.numpy()} for (z, act), g in zip(records, grads)]
 
 
-def activation_derivative(name, z):
-    """dσ(z)/dz of ``keras.activations.<name>`` by a gradient tape, in ``z``'s dtype."""
+def activation_derivative(name, z, alpha):
+    """dσ(z)/dz of the Keras activation layer of ``name`` by a gradient tape, in ``z``'s dtype."""
     from companion import activations
     z = tf.constant(z)
+    layer = activations.keras_layer(name, alpha, dtype=z.dtype.name)
     with tf.GradientTape() as tape:
         tape.watch(z)
-        out = activations.keras_function(name)(z)
+        out = layer(z)
     return tape.gradient(out, z).numpy()
+
+
+def activation_values(name, z, alpha):
+    """The Keras activation layer of ``name`` applied to ``z``."""
+    from companion import activations
+    layer = activations.keras_layer(name, alpha, dtype=np.dtype(z.dtype).name)
+    return keras.ops.convert_to_numpy(layer(tf.constant(z)))

@@ -177,6 +177,9 @@ def _layer_tensors(model):
         names = (f"{scope}/BiasAdd", f"{scope}/MatMul", f"{scope}/Tensordot")
         op = next(graph.get_operation_by_name(n) for n in names if _has_op(graph, n))
         z = op.outputs[0]
+        if _has_op(graph, f"{scope}/activation"):       # named by companion.activations.tf1
+            pairs.append((z, graph.get_operation_by_name(f"{scope}/activation").outputs[0]))
+            continue
         consumers = [c for c in z.consumers() if c.type in _ACTIVATION_OPS]
         pairs.append((z, consumers[0].outputs[0] if consumers else z))
     with graph.as_default():
@@ -191,11 +194,22 @@ def _has_op(graph, name):
         return False
 
 
-def activation_derivative(name, z):
-    """dσ(z)/dz of ``tf.nn.<name>`` by ``tf.gradients`` in a graph, in ``z``'s dtype."""
+def activation_derivative(name, z, alpha):
+    """dσ(z)/dz of the course's TF1 activation by ``tf.gradients`` in a graph, in ``z``'s dtype."""
+    return _run_activation(name, z, alpha, derivative=True)
+
+
+def activation_values(name, z, alpha):
+    """The course's TF1 activation of ``name`` run on ``z`` in a graph."""
+    return _run_activation(name, z, alpha, derivative=False)
+
+
+def _run_activation(name, z, alpha, derivative):
     from companion import activations
     with tf.Graph().as_default() as graph:
         x = v1.placeholder(tf.as_dtype(z.dtype), z.shape)
-        grad, = tf.gradients(activations.tf1(name)(x), x)
+        a = activations.tf1(name, alpha)(x)
+        out = tf.gradients(a, x)[0] if derivative else a
         with v1.Session(graph=graph) as session:
-            return session.run(grad, {x: z})
+            session.run(v1.global_variables_initializer())
+            return session.run(out, {x: z})

@@ -211,9 +211,19 @@ def layer_values(model, X, y, task):
     return layers
 
 
-def activation_derivative(name, z):
-    """dσ(z)/dz of activation ``name`` by PyTorch's autograd, in ``z``'s dtype (float32 or float64)."""
+def _activation_module(name, alpha, dtype):
     from companion import activations
+    return activations.torch(name, alpha).to(getattr(torch, np.dtype(dtype).name))
+
+
+def activation_derivative(name, z, alpha):
+    """dσ(z)/dz of activation ``name`` by PyTorch's autograd, in ``z``'s dtype (float32 or float64)."""
     z = torch.tensor(z, requires_grad=True)
-    activations.torch(name)(z).sum().backward()
+    _activation_module(name, alpha, z.detach().numpy().dtype)(z).sum().backward()
     return z.grad.numpy()
+
+
+@torch.no_grad()
+def activation_values(name, z, alpha):
+    """The activation's module applied to ``z``."""
+    return _activation_module(name, alpha, z.dtype)(torch.tensor(z)).numpy()
