@@ -69,3 +69,44 @@ def layer_stats(model, X, y, activation=None, task=None):
             row["saturated"] = saturated_fraction(layer["a"], activation)
         rows.append(row)
     return pd.DataFrame(rows).set_index("layer")
+
+
+def unit_activity(model, X, batch_size=5_000):
+    """Per hidden layer, how each unit behaves over the whole of ``X``: one dict per layer.
+
+    ``max_z`` is each unit's largest pre-activation over the inputs and ``active`` the fraction of
+    inputs on which it is positive (z > 0). The pass runs in batches, in training mode as
+    :func:`layer_values` does (the same as inference for networks without batch normalization or
+    dropout), with dummy labels: only the forward values are used.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    if len(X) == 0:
+        raise ValueError("unit activity needs at least one input")
+    max_z, positive = None, None
+    for first in range(0, len(X), batch_size):
+        batch = X[first:first + batch_size]
+        layers = layer_values(model, batch, np.zeros(len(batch), dtype=np.int64))[:-1]
+        zs = [layer["z"] for layer in layers]
+        if max_z is None:
+            max_z = [z.max(axis=0) for z in zs]
+            positive = [(z > 0).sum(axis=0) for z in zs]
+        else:
+            max_z = [np.maximum(m, z.max(axis=0)) for m, z in zip(max_z, zs)]
+            positive = [p + (z > 0).sum(axis=0) for p, z in zip(positive, zs)]
+    return [{"max_z": m, "active": p / len(X)} for m, p in zip(max_z, positive)]
+
+
+def dead_units(model, X, batch_size=5_000):
+    """One boolean array per hidden layer: True for each unit whose pre-activation is ≤ 0 on every input.
+
+    For a ReLU such a unit outputs 0 on all of ``X`` and its incoming weights get a gradient of exactly
+    0 from every example: it is *dead* on ``X``. For LeakyReLU, PReLU or ELU the same units are merely
+    *dormant*: they output small negative values and still receive a (smaller) gradient. Pass the whole
+    training set: a unit dead on a subset may be alive on other inputs.
+    """
+    return [layer["max_z"] <= 0 for layer in unit_activity(model, X, batch_size)]
+
+
+def dead_fraction(model, X, batch_size=5_000):
+    """The fraction of dead (ReLU) or dormant units in each hidden layer on ``X`` (1 = nearest the input)."""
+    return np.array([float(dead.mean()) for dead in dead_units(model, X, batch_size)])

@@ -136,3 +136,10 @@ def test_every_activation_gives_the_same_network(activation, alpha):
         assert len(grads) == len(grads_ref) == len(weights)
         for i, (g, g_ref) in enumerate(zip(grads, grads_ref)):
             np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-6, err_msg=f"{fw} grad {i}")
+
+
+def test_trainable_masks_agree(twins):
+    _, weights, built = twins
+    masks = {fw: models.trainable_mask(m) for fw, m in built.items()}
+    assert len(masks["torch"]) == len(weights)
+    assert masks["tf1"] == masks["keras"] == masks["torch"]

@@ -118,8 +118,8 @@ def set_weights(model, weights):
 
 def trainable_mask(model):
     """True for each variable in ``TRAINABLE_VARIABLES``."""
-    trainable = set(model.trainable_variables)
-    return [v in trainable for v in model.variables]
+    trainable = {v.name for v in model.trainable_variables}    # variables are unhashable in TF2 mode
+    return [v.name in trainable for v in model.variables]
 
 
 def predict(model, X, training=False):
