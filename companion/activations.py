@@ -145,11 +145,16 @@ def framework_defaults():
         ("leaky_relu", "tf.nn.leaky_relu(z)", default(tf.nn.leaky_relu, "alpha"), "slope"),
         ("leaky_relu", "torch.nn.LeakyReLU()", t.nn.LeakyReLU().negative_slope, "slope"),
         ("prelu", "keras.layers.PReLU()", float(prelu_keras.alpha.numpy().ravel()[0]),
-         f"initial slope, {prelu_keras.alpha.shape[-1]} per 3 units"),
+         "initial slope, " + _sharing(prelu_keras.alpha.shape[-1], 3)),
         ("prelu", "torch.nn.PReLU()", float(prelu_torch.weight.detach()[0]),
-         f"initial slope, {prelu_torch.weight.numel()} shared by all units"),
+         "initial slope, " + _sharing(prelu_torch.weight.numel(), 3)),
         ("elu", "keras.layers.ELU()", k.layers.ELU().alpha, "alpha"),
         ("elu", "tf.nn.elu(z)", None, "alpha: none, fixed at 1"),
         ("elu", "torch.nn.ELU()", t.nn.ELU().alpha, "alpha"),
     ]
     return pd.DataFrame(rows, columns=["activation", "api", "default", "meaning"])
+
+
+def _sharing(n_slopes, n_units):
+    """How a PReLU layer built for ``n_units`` units shares its ``n_slopes`` slopes, in words."""
+    return "one per unit" if n_slopes == n_units else f"{n_slopes} shared by all units"

@@ -27,3 +27,28 @@ def legend_by(ax, colours=None, styles=None, colour_title=None, style_title=None
         if i < len(legends) - 1:
             ax.add_artist(legend)      # ax.legend replaces the axes' legend: keep the earlier ones
     return ax
+
+
+def activity_figure(recorder, title=None):
+    """One image per hidden layer (time on x, activation value on y, log counts as colour) and, on the
+    right, each layer's dead fraction over time: what a :class:`companion.monitor.ActivationRecorder`
+    saw during training."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    images, table = recorder.layer_images(), recorder.table
+    fig, axes = plt.subplots(1, len(images) + 1, figsize=(3.2 * (len(images) + 1), 2.8),
+                             constrained_layout=True)
+    steps, bins = recorder.steps, recorder.bins
+    for k, (ax, image) in enumerate(zip(axes, images), start=1):
+        shown = ax.imshow(np.log10(1 + image), origin="lower", aspect="auto", cmap="viridis",
+                          extent=(steps[0], steps[-1], bins[0], bins[-1]), interpolation="nearest")
+        ax.set(title=f"layer {k}: activations", xlabel="step", ylabel="activation" if k == 1 else None)
+        fig.colorbar(shown, ax=ax, label="log10(1 + count)" if k == len(images) else None)
+    for layer, rows in table.groupby("layer"):
+        axes[-1].plot(rows["step"], rows["dead"], label=f"layer {layer}")
+    axes[-1].set(title="dead on the probe", xlabel="step", ylabel="fraction of units", ylim=(0, 1))
+    axes[-1].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -180,3 +180,12 @@ def test_train_variants_start_from_the_same_weights(tiny):
               for fw in FRAMEWORKS]
     losses = [t["loss"].item() for t in tables]
     assert max(losses) - min(losses) < 1e-4
+
+
+def test_zero_slope_onset_finds_where_the_slope_rounds_to_zero():
+    table = nonsaturating.zero_slope_onset("elu", 1.0, step=0.5).set_index(["framework", "dtype"])["onset"]
+    assert table["tf1", "float32"] > -20 and table["keras", "float32"] > -20    # slope from the output
+    assert table["torch", "float32"] < -80                                       # e^z underflows
+    assert np.isnan(table["torch", "float64"])
+    relu = nonsaturating.zero_slope_onset("relu", step=0.5, frameworks_=("torch",))
+    assert (relu["onset"] == -0.5).all()                       # ReLU: zero slope right below 0

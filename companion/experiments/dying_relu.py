@@ -73,3 +73,37 @@ def bias_shift_experiment(framework, seed, data, activations, optimizers, shift=
                                "unchanged": bool(np.all(change == 0)),
                                "mean_change": float(change.mean()) if change.size else 0.0})
     return pd.DataFrame(rows), pd.DataFrame(first_rows)
+
+
+def dead_by_depth(framework, seed, data, depth=10, width=100, epochs=1, batch_size=32, **optimizer):
+    """Dead units per layer of a deep ReLU net (He normal), at initialization and after training.
+
+    Returns one row per hidden layer: ``layer``, ``at_init`` and ``trained`` (fractions of the layer's
+    units dead on the whole training set ``data[0]``).
+    """
+    import pandas as pd
+
+    X = data[0][0]
+    net = models.build("mlp", framework, seed=seed, hidden=(width,) * depth, initializer="he_normal")
+    at_init = diagnostics.dead_fraction(net, X)
+    train(net, data, epochs=epochs, batch_size=batch_size, seed=seed, **optimizer)
+    return pd.DataFrame({"layer": np.arange(1, depth + 1), "at_init": at_init,
+                         "trained": diagnostics.dead_fraction(net, X)}).assign(seed=seed,
+                                                                              framework=framework)
+
+
+def recorded_run(framework, seed, data, probe, every, shift=0.0, epochs=1, batch_size=32, **optimizer):
+    """Train ``dying_relu_mlp`` (its hidden biases moved by ``shift`` first) under an ActivationRecorder.
+
+    Returns ``(recorder, history)``; the recorder's first recording is the network before training.
+    """
+    from ..monitor import ActivationRecorder
+
+    net = models.build("dying_relu_mlp", framework, seed=seed)
+    if shift:
+        shift_biases(net, shift)
+    recorder = ActivationRecorder(probe, every=every)
+    recorder.record(0, net)
+    history = train(net, data, epochs=epochs, batch_size=batch_size, seed=seed, callback=recorder,
+                    **optimizer)
+    return recorder, history

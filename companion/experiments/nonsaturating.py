@@ -104,3 +104,24 @@ def train_variants(framework, seed, data, variants, epochs, optimizer="sgd", lea
                         learning_rate=learning_rate, momentum=momentum, seed=seed)
         tables.append(history.reset_index().assign(variant=label, framework=framework, seed=seed))
     return pd.concat(tables, ignore_index=True)
+
+
+def zero_slope_onset(name, alpha=None, frameworks_=models.FRAMEWORKS, step=0.01, lowest=-120.0):
+    """Where each framework's autodiff slope of ``name`` first becomes exactly 0, going down from z = 0.
+
+    One row per (framework, dtype) with ``onset``: the largest z ≤ 0 on a grid of ``step`` at which the
+    derivative is exactly 0 (NaN if it never is down to ``lowest``). ELU's slope α e^z is positive for
+    every z; a zero is round-off: float underflow of e^z, or, where a framework computes the slope from
+    the output (y + α, TensorFlow's kernels), the rounding of y + α to 0.
+    """
+    import pandas as pd
+
+    z = np.arange(0.0, lowest - step / 2, -step)
+    rows = []
+    for framework in frameworks_:
+        for dtype in (np.float32, np.float64):
+            d = frameworks.activation_derivative(name, z.astype(dtype), framework, alpha)
+            zero = np.flatnonzero((d == 0) & (z < 0))
+            rows.append({"framework": framework, "dtype": np.dtype(dtype).name,
+                         "onset": float(z[zero[0]]) if zero.size else np.nan})
+    return pd.DataFrame(rows)
