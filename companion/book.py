@@ -25,13 +25,14 @@ def table(frame, columns=None, caption=None, digits=3, index_name=None):
     """A pandas ``Styler`` for a table in a chapter: readable column names, padded cells.
 
     ``columns`` maps the frame's column names to the names a reader sees (and selects them, in that
-    order); numbers are shown with ``digits`` significant digits.
+    order); numbers are shown with ``digits`` significant digits, missing values as a dash.
     """
     if columns:
         frame = frame[list(columns)].rename(columns=columns)
     if index_name is not None:
         frame = frame.rename_axis(index_name)
-    styler = frame.style.format(f"{{:.{digits}g}}", subset=frame.select_dtypes("number").columns)
+    styler = frame.style.format(f"{{:.{digits}g}}", subset=frame.select_dtypes("number").columns,
+                                na_rep="–")
     styler = styler.set_table_styles([
         {"selector": "th, td", "props": "padding: 0.3em 0.8em; text-align: right;"},
         {"selector": "caption", "props": "caption-side: top; padding-bottom: 0.4em;"},
