@@ -17,6 +17,7 @@ import numpy as np
 from ..registry import FRAMEWORKS, check_framework, spec as model_spec
 
 _SPECS = weakref.WeakKeyDictionary()  # model -> the ModelSpec it was built from
+_OPTIONS = weakref.WeakKeyDictionary()  # model -> the options it was built with
 
 
 def backend(framework):
@@ -47,9 +48,18 @@ def build(name, framework, seed=0, weights=None, **options):
     spec = model_spec(name)
     model = backend(framework).build(spec, spec.options(**options), seed)
     _SPECS[model] = spec
+    _OPTIONS[model] = spec.options(**options)
     if weights is not None:
         set_weights(model, weights)
     return model
+
+
+def built_from(model):
+    """``(name, options)`` of a model made by :func:`build`; a clear error for any other model."""
+    if model not in _SPECS:
+        raise TypeError(f"this {type(model).__name__} was not made by companion.models.build, so the course "
+                        f"does not know which registered model (and options) it is")
+    return _SPECS[model].name, dict(_OPTIONS[model])
 
 
 def task_of(model, task=None):

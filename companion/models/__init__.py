@@ -10,9 +10,10 @@
 Each concept lives in its own module (``chain.py``, ...) with its three short builders side by side;
 importing this package registers them without importing any framework.
 """
+from ..checkpoints import CheckpointError, load, save  # noqa: F401
 from ..frameworks import build, get_weights, set_weights, trainable_mask, predict  # noqa: F401
 from ..registry import FRAMEWORKS, names, spec  # noqa: F401
 from . import chain, mlp  # noqa: F401  (registers the models)
 
 __all__ = ["FRAMEWORKS", "names", "spec", "build", "get_weights", "set_weights", "trainable_mask",
-           "predict"]
+           "predict", "save", "load", "CheckpointError"]
