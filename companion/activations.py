@@ -88,21 +88,6 @@ def keras_layer(name, alpha=None, layer_name=None, dtype=None):
 _KERAS_NAMES = {"swish": "silu"}
 
 
-def keras_function(name, alpha=None):
-    """The function of ``keras.activations`` for ``name`` (PReLU: its layer, as a function of z)."""
-    import keras as k
-    name, alpha = check(name, alpha)
-    if name == "leaky_relu":
-        return lambda z: k.activations.leaky_relu(z, negative_slope=alpha)
-    if name == "elu":
-        return lambda z: k.activations.elu(z, alpha=alpha)
-    if name == "prelu":
-        return keras_layer(name, alpha)
-    if name == "gelu":
-        return lambda z: k.activations.gelu(z, approximate=False)
-    return k.activations.get(_KERAS_NAMES.get(name, name))
-
-
 def torch(name, alpha=None, units=1):
     """A new PyTorch module computing activation ``name`` (PReLU: one learnable slope per unit)."""
     from torch import nn
