@@ -7,16 +7,17 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 # pip's noise about this machine's local mirrors is filtered; its errors are not.
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: help setup data browser book book-student test bench bench-chapters student grade lab clean
+.PHONY: help setup data browser book book-student test bench bench-chapters bench-grading student grade lab clean
 
 help:
 	@echo "make book          build the HTML book at the full size into _build/html"
 	@echo "make test          run the companion's tests, every chapter and the built book at the quick size"
 	@echo "make book-student  build the book without solutions into _build/html-student"
 	@echo "make student       write the student notebooks into _build/student"
-	@echo "make grade SUBMISSIONS=dir   autograde submitted notebooks into _build/grades"
+	@echo "make grade SUBMISSIONS=dir [WORKERS=n TIMEOUT=s]   autograde submitted notebooks into _build/grades"
 	@echo "make bench         time each trainer against a bare loop in its framework"
 	@echo "make bench-chapters [SIZE=full]   time each chapter against its budget"
+	@echo "make bench-grading [STUDENTS=n WORKERS=n]   grade a synthetic class, project 200 students"
 	@echo "make lab           open the course in JupyterLab"
 
 setup: $(STAMP) data
@@ -62,7 +63,7 @@ student: setup
 
 grade: setup
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir (one folder per student, each with the chapter notebooks)"; exit 2; }
-	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m companion.instructors grade "$(SUBMISSIONS)" --output _build/grades $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m companion.instructors grade "$(SUBMISSIONS)" --output _build/grades $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(WORKERS),--workers $(WORKERS))
 
 test: setup browser
 	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
@@ -72,6 +73,9 @@ bench: setup
 
 bench-chapters: setup
 	$(PY) benchmarks/chapters.py --size $(or $(SIZE),quick)
+
+bench-grading: setup
+	COURSE_PROGRESS=0 $(PY) benchmarks/grading.py $(if $(STUDENTS),--students $(STUDENTS)) $(if $(WORKERS),--workers $(WORKERS))
 
 lab: setup
 	$(VENV)/bin/jupyter lab book/

@@ -4,6 +4,7 @@ autograder (nbgrader autograde), with good and bad submissions.
 All the students are graded by one ``grade`` run (a module-scoped fixture), so the intro is executed
 once per submission; the assertions read its ``grades.csv``.
 """
+import copy
 import csv
 import importlib.util
 import os
@@ -16,7 +17,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from companion.instructors import InstructorError, edition, grading
+from companion.instructors import InstructorError, edition, grading, synthetic
 from companion.instructors.__main__ import main
 
 CHAPTER = "intro"
@@ -283,7 +284,8 @@ def test_no_chapter_with_exercises(tmp_path):
         edition.select_chapters(["page"], root=tmp_path)
 
 
-# Every other chapter with exercises: full marks, zero, and exactly one exercise's points.
+# Every other chapter with exercises: full marks, zero, exactly one exercise's points, a crash; and
+# what runs is the graded notebook (set-up and exercises), not the chapter's experiments.
 
 OTHER_CHAPTERS = [name for name, path in edition.toc_chapters().items()
                   if name != CHAPTER and edition.has_exercises(edition.read_chapter(path))]
@@ -292,24 +294,38 @@ OTHER_CHAPTERS = [name for name, path in edition.toc_chapters().items()
 @pytest.mark.parametrize("chapter", OTHER_CHAPTERS)
 def test_chapter_grades(chapter, tmp_path):
     output, subs = tmp_path / "output", tmp_path / "submissions"
-    assert cli("student", "--output", tmp_path / "student", "--chapters", chapter).returncode == 0
-    student = nbformat.read(tmp_path / "student" / f"{chapter}.ipynb", as_version=4)
-    solution = jupytext.read(edition.toc_chapters()[chapter])
-    one = nbformat.from_dict(nbformat.reads(nbformat.writes(student), as_version=4))
-    first = nbgrader_cells(one, "solution")[0]
-    one.cells[first].source = solved(solution.cells[nbgrader_cells(solution, "solution")[0]])
-    for name, notebook in (("full", solution), ("blank", student), ("one_solved", one)):
-        (subs / name).mkdir(parents=True)
-        nbformat.write(notebook, subs / name / f"{chapter}.ipynb")
-    run = cli("grade", subs, "--output", output, "--chapters", chapter)
+    kinds = synthetic.make_class(subs, ("right", "blank", "partial", "crash"), chapters=[chapter])
+    run = cli("grade", subs, "--output", output, "--chapters", chapter, "--timeout", 60)
     assert run.returncode == 0, run.stderr[-3000:]
     with open(output / "grades.csv", newline="") as f:
         rows = [row for row in csv.DictReader(f) if row["chapter"] == chapter]
     points = {row["exercise"]: float(row["max_score"]) for row in rows}
     assert len(points) >= 3
-    by_student = {s: [float(r["score"]) for r in rows if r["student"] == s] for s in ("full", "blank", "one_solved")}
-    assert by_student["full"] == list(points.values())
-    assert by_student["blank"] == [0.0] * len(points)
-    first_points = list(points.values())[0]
-    assert by_student["one_solved"] == [first_points] + [0.0] * (len(points) - 1)
-    assert {r["status"] for r in rows if r["student"] == "full"} == {"ok"}
+    for student, kind in kinds.items():
+        mine = [row for row in rows if row["student"] == student]
+        assert [float(row["score"]) for row in mine] == synthetic.expected_scores(kind, list(points.values()))
+        status = {row["status"] for row in mine}.pop()
+        assert status == "ok" if kind == "right" else kind != "crash" or "raised ZeroDivisionError" in status
+    graded = nbformat.read(output / ".nbgrader" / "worker-0" / "autograded" / "student-01" / chapter
+                           / f"{chapter}.ipynb", as_version=4)
+    chapter_code = [c for c in jupytext.read(edition.toc_chapters()[chapter]).cells if c.cell_type == "code"]
+    graded_code = [c for c in graded.cells if c.cell_type == "code"]
+    assert len(graded_code) < len(chapter_code) / 2         # the exercises, not the experiments
+
+
+def test_graded_notebook_is_set_up_and_exercises():
+    chapter = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import numpy as np", metadata={"tags": [edition.SETUP_TAG]}),
+        nbformat.v4.new_code_cell("train_a_network()"),
+        nbformat.v4.new_markdown_cell("## Exercises\n\n````{exercise}\n:label: x-y\nDo it.\n````"),
+        nbformat.v4.new_code_cell("answer = 1", metadata={"nbgrader": {"solution": True, "grade_id": "a"}}),
+        nbformat.v4.new_code_cell("assert answer == 1", metadata={"nbgrader": {"grade": True, "grade_id": "t"}})])
+    graded = edition.graded_notebook(chapter)
+    assert [c.source[:12] for c in graded.cells] == ["import numpy", "## Exercises", "answer = 1",
+                                                    "assert answe"]
+    student = copy.deepcopy(chapter)
+    student.cells[0].source = "import os; os.remove('everything')"        # the reading: not graded
+    student.cells.insert(4, nbformat.v4.new_code_cell("helper = 2"))       # an added cell: graded
+    graded = edition.graded_notebook(chapter, student)
+    assert [c.source[:10] for c in graded.cells] == ["import num", "## Exercis", "answer = 1", "helper = 2",
+                                                    "assert ans"]

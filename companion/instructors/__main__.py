@@ -24,6 +24,8 @@ def parser():
                        help="folder of grades.csv and feedback/ (default: _build/grades)")
     grade.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
                        help=f"seconds a cell may run before it is interrupted (default: {DEFAULT_TIMEOUT})")
+    grade.add_argument("--workers", type=int, default=None,
+                       help="notebooks graded at once (default: one per core)")
 
     for command in (student, grade):
         command.add_argument("--chapters", nargs="+", metavar="CHAPTER",
@@ -44,6 +46,7 @@ def main(argv=None):
             if args.timeout <= 0:
                 raise InstructorError("--timeout must be a positive whole number of seconds")
             rows = grade(args.submissions, args.output, timeout=args.timeout, chapters=args.chapters,
+                         workers=args.workers,
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
             print(summary(rows))
             print(f"\nscores: {args.output / 'grades.csv'}   feedback: {args.output / 'feedback'}")

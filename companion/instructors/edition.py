@@ -2,13 +2,23 @@
 
 A chapter is a MyST Markdown notebook; its exercises are cells with nbgrader metadata (see the
 "Exercises" section of ``book/intro.md``). The student notebook of a chapter is made by nbgrader's
-``generate_assignment`` from the chapter read by jupytext, minus its ``{solution}`` text blocks.
+``generate_assignment`` from the chapter read by jupytext, minus its ``{solution}`` text blocks: the
+whole chapter, which students read and run.
+
+The *graded* notebook of a chapter is lighter: its set-up cells (code cells tagged
+``exercise-setup``, the imports and data the exercises use) followed by its exercises section (from
+the first ``{exercise}`` block or nbgrader cell to the end). The chapter's experiments are not in it,
+so a submission grades in seconds; :func:`graded_notebook` makes it, from the chapter for the
+assignment and from a student's notebook for the submission (whose set-up cells are the release's,
+not the student's).
 """
+import copy
 import re
 import shutil
 from pathlib import Path
 
 import jupytext
+import nbformat
 import yaml
 
 from . import InstructorError
@@ -16,6 +26,8 @@ from .course import Course, atomic_copy
 
 WORK_FOLDER = ".nbgrader"
 SOLUTION_OPEN = re.compile(r"^[ \t]*(`{3,}|:{3,})[ \t]*\{solution", re.M)
+EXERCISE_OPEN = re.compile(r"^[ \t]*(`{3,}|:{3,})[ \t]*\{exercise", re.M)
+SETUP_TAG = "exercise-setup"
 
 
 def course_root():
@@ -80,6 +92,33 @@ def is_solution_block(cell, where="a chapter"):
 def has_exercises(notebook):
     """True if some cell of ``notebook`` has nbgrader metadata."""
     return any("nbgrader" in cell.metadata for cell in notebook.cells)
+
+
+def exercises_start(notebook):
+    """Index of the first cell of the exercises: the first ``{exercise}`` block or nbgrader cell."""
+    for i, cell in enumerate(notebook.cells):
+        if "nbgrader" in cell.metadata or (cell.cell_type == "markdown" and EXERCISE_OPEN.search(cell.source)):
+            return i
+    return len(notebook.cells)
+
+
+def setup_cells(notebook):
+    """The code cells tagged ``exercise-setup`` before the exercises, in order."""
+    return [cell for cell in notebook.cells[:exercises_start(notebook)]
+            if cell.cell_type == "code" and SETUP_TAG in cell.metadata.get("tags", [])]
+
+
+def graded_notebook(chapter, answers=None):
+    """The notebook the autograder runs: ``chapter``'s set-up cells and metadata, then the exercises
+    section of ``answers`` (a student's notebook; default: ``chapter`` itself).
+
+    Only the exercises section of a submission is graded: what a student changed in the reading above
+    it does not run, and cells a student added inside it do.
+    """
+    answers = chapter if answers is None else answers
+    graded = nbformat.v4.new_notebook(metadata=copy.deepcopy(chapter.metadata))
+    graded.cells = copy.deepcopy(setup_cells(chapter) + answers.cells[exercises_start(answers):])
+    return graded
 
 
 def read_chapter(path):

@@ -1,14 +1,19 @@
 """The autograder: nbgrader's ``autograde`` and ``generate_feedback`` on the students' notebooks.
 
-``SUBMISSIONS/<student>/<chapter>.ipynb`` is graded in an nbgrader course folder of its own,
-``<output>/.nbgrader``; the results are ``<output>/grades.csv`` and
-``<output>/feedback/<student>/<chapter>.html``. Each student's chapter is graded by its own
-``nbgrader autograde`` run, so no submission can stop the others, and nothing is written outside
-``<output>``.
+``SUBMISSIONS/<student>/<chapter>.ipynb`` is graded in nbgrader course folders of our own,
+``<output>/.nbgrader/worker-<k>``, one per worker (the students are shared among the workers); the
+results are ``<output>/grades.csv`` and ``<output>/feedback/<student>/<chapter>.html``. What runs is
+the chapter's graded notebook (:func:`.edition.graded_notebook`: set-up cells and exercises, not the
+experiments). Each student's chapter is graded by its own ``nbgrader autograde`` run, so no
+submission can stop the others, and nothing is written outside ``<output>``.
 """
 import csv
 import io
+import os
 import re
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -17,7 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import InstructorError
 from .course import DEFAULT_TIMEOUT, Course, atomic_copy, atomic_write, last_lines
-from .edition import WORK_FOLDER, select_chapters
+from .edition import WORK_FOLDER, graded_notebook, select_chapters
 
 COLUMNS = ("student", "chapter", "exercise", "score", "max_score", "status")
 
@@ -121,39 +126,69 @@ def students_in(submissions):
     return students
 
 
-def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, progress=None):
+def default_workers():
+    """One grading worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, workers=None, progress=None):
     """Grade every student of ``submissions`` on the chapters with exercises; return the rows written.
 
-    Writes ``<output>/grades.csv`` and ``<output>/feedback/<student>/<chapter>.html``; ``progress``,
-    if given, is called with a line of text after each notebook.
+    Writes ``<output>/grades.csv`` and ``<output>/feedback/<student>/<chapter>.html``. The students
+    are shared among ``workers`` (default: one per core), each grading its share in an nbgrader course
+    folder of its own; ``progress``, if given, is called with a line of text after each notebook.
     """
     if timeout <= 0:
         raise InstructorError(f"the timeout must be a positive number of seconds, not {timeout}")
+    workers = default_workers() if workers is None else workers
+    if not isinstance(workers, int) or workers < 1:
+        raise InstructorError(f"the number of workers must be a whole number of at least 1, not {workers!r}")
     submissions, output = Path(submissions).resolve(), Path(output).resolve()
     students = students_in(submissions)
-    notebooks = select_chapters(chapters)
-    course = Course(output / WORK_FOLDER, timeout=timeout)
+    notebooks = {name: graded_notebook(chapter) for name, chapter in select_chapters(chapters).items()}
+    shutil.rmtree(output / WORK_FOLDER, ignore_errors=True)
+    shares = [students[k::workers] for k in range(min(workers, len(students)))]
+    done, lock = [0], threading.Lock()
+
+    def report(line):
+        if progress:
+            with lock:
+                done[0] += 1
+                progress(f"[{done[0]}/{len(students) * len(notebooks)}] {line}")
+
+    def grade_share(k, share):
+        course = Course(output / WORK_FOLDER / f"worker-{k}", timeout=timeout)
+        return grade_in(course, submissions, output, share, notebooks, report)
+
+    with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+        results = list(pool.map(grade_share, range(len(shares)), shares))
+    by_student = {row.student: [] for row in (r for rows in results for r in rows)}
+    for rows in results:
+        for row in rows:
+            by_student[row.student].append(row)
+    rows = [row for student in students for row in by_student.get(student, [])]
+    write_csv(output / "grades.csv", rows)
+    return rows
+
+
+def grade_in(course, submissions, output, students, notebooks, report):
+    """Grade ``students`` on ``notebooks`` (``{chapter: graded notebook}``) in ``course``; the rows."""
     releases = {name: nbformat.read(course.generate(name, notebook), as_version=4)
                 for name, notebook in notebooks.items()}
     roster = course.root / "students.csv"
     atomic_write(roster, "id\n" + "".join(f"{student}\n" for student in students))
     course.nbgrader("db", "student", "import", roster)
-
     statuses = {}
     for chapter, release in releases.items():
         source = nbformat.read(course.path("source", chapter), as_version=4)
-        for number, student in enumerate(students, 1):
+        for student in students:
             statuses[student, chapter] = autograde(course, submissions, student, chapter, release, source)
-            if progress:
-                progress(f"[{number}/{len(students)}] {chapter} {student}: {statuses[student, chapter][0]}")
+            report(f"{chapter} {student}: {statuses[student, chapter][0]}")
         feedback(course, output, [s for s in students if statuses[s, chapter][1]], chapter)
-
-    rows = read_scores(course, students, releases, statuses)
     for (student, chapter), (_, graded) in statuses.items():
         if not graded:                            # no feedback page left from an earlier run
             (output / "feedback" / student / f"{chapter}.html").unlink(missing_ok=True)
-    write_csv(output / "grades.csv", rows)
-    return rows
+    return read_scores(course, students, releases, statuses)
 
 
 def read_scores(course, students, releases, statuses):
@@ -175,7 +210,10 @@ def read_scores(course, students, releases, statuses):
 
 
 def autograde(course, submissions, student, chapter, release, source):
-    """Autograde one student's chapter; ``(status, graded)`` where graded says nbgrader scored it."""
+    """Autograde one student's chapter; ``(status, graded)`` where graded says nbgrader scored it.
+
+    nbgrader grades the release's set-up cells followed by the exercises section of the submission.
+    """
     path = submissions / student / f"{chapter}.ipynb"
     if not path.is_file():
         return "missing notebook", False
@@ -183,10 +221,9 @@ def autograde(course, submissions, student, chapter, release, source):
     if submitted is None:
         return f"not a readable notebook ({reason})", False
     notes = tampering(submitted, release, source)
-    if keep_last_copies(submitted):
-        atomic_write(course.path("submitted", chapter, student), nbformat.writes(submitted))
-    else:
-        atomic_copy(path, course.path("submitted", chapter, student))
+    graded = graded_notebook(release, submitted)
+    keep_last_copies(graded)
+    atomic_write(course.path("submitted", chapter, student), nbformat.writes(graded))
     result = course.nbgrader("autograde", chapter, "--force", "--student", student, check=False)
     autograded = course.path("autograded", chapter, student)
     if result.returncode != 0 or not autograded.exists():
