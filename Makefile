@@ -7,7 +7,7 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 # pip's noise about this machine's local mirrors is filtered; its errors are not.
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: help setup data browser book book-student test bench bench-chapters bench-grading student grade lab clean
+.PHONY: help setup data browser sandbox book book-student test bench bench-chapters bench-grading student grade lab clean
 
 help:
 	@echo "make book          build the HTML book at the full size into _build/html"
@@ -49,6 +49,16 @@ browser:
 	   (apt-get update -qq >/dev/null && apt-get install -y -qq chromium chromium-driver >/dev/null)) ; \
 	else echo "note: no Chromium; the browser tests will skip (apt-get install chromium chromium-driver)"; fi
 
+# bubblewrap, the sandbox of the autograder (companion/instructors/sandbox.py), from Debian when we are root;
+# otherwise `make grade` says what to install.
+sandbox:
+	@if command -v bwrap >/dev/null && command -v setpriv >/dev/null && command -v prlimit >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing bubblewrap (Debian package bubblewrap), the autograder's sandbox"; \
+	  (apt-get install -y -qq bubblewrap util-linux >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap util-linux >/dev/null)) ; \
+	else echo "note: no bubblewrap; make grade needs it (apt-get install bubblewrap) or TRUSTED=1"; fi
+
 book: setup
 	COURSE_SIZE=full COURSE_PROGRESS=0 $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
@@ -61,11 +71,11 @@ book-student: setup
 student: setup
 	COURSE_PROGRESS=0 $(PY) -m companion.instructors student --output _build/student
 
-grade: setup
+grade: setup sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir (one folder per student, each with the chapter notebooks)"; exit 2; }
-	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m companion.instructors grade "$(SUBMISSIONS)" --output _build/grades $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(WORKERS),--workers $(WORKERS))
+	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m companion.instructors grade "$(SUBMISSIONS)" --output _build/grades $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(TRUSTED),--trusted) $(if $(MEMORY),--memory-gib $(MEMORY))
 
-test: setup browser
+test: setup browser sandbox
 	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup
@@ -74,7 +84,7 @@ bench: setup
 bench-chapters: setup
 	$(PY) benchmarks/chapters.py --size $(or $(SIZE),quick)
 
-bench-grading: setup
+bench-grading: setup sandbox
 	COURSE_PROGRESS=0 $(PY) benchmarks/grading.py $(if $(STUDENTS),--students $(STUDENTS)) $(if $(WORKERS),--workers $(WORKERS))
 
 lab: setup

@@ -7,6 +7,7 @@ once per submission; the assertions read its ``grades.csv``.
 import copy
 import csv
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,25 @@ CHAPTER = "intro"
 TIMEOUT = 15
 ROOT = edition.course_root()
 SOURCE = edition.toc_chapters()[CHAPTER]
+# A submission that looks for the gradebook, the solutions, the other submissions and the network, and
+# tries to write into the repository; it prints what it reached.
+HOSTILE = """import glob, json, socket
+reached = {{"found": [p for pattern in ("{output}/**/gradebook.db", "{output}/**/source/**", "{subs}/*/*",
+                                        "{root}/book/*.md") for p in glob.glob(pattern, recursive=True)]}}
+try:
+    open("{root}/hacked.txt", "w").write("x")
+    reached["wrote"] = True
+except OSError:
+    reached["wrote"] = False
+try:
+    socket.create_connection(("pypi.org", 443), timeout=3)
+    reached["network"] = True
+except OSError:
+    reached["network"] = False
+print("REACHED " + json.dumps(reached))
+def chain_gradient(w, b, x, t):
+    return 0.0
+"""
 HIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "{solution}")
 
 
@@ -117,6 +137,15 @@ def graded(released, tmp_path_factory):
     del tampered.cells[tests[1]]
     submit("tampered", tampered)
     submit("unreadable", text="this is not a notebook")         # (g)
+    hostile = copy()                                             # (h) looks for the grades and solutions
+    hostile.cells[answers[0]].source = HOSTILE.format(output=output, subs=subs, root=ROOT)
+    submit("hostile", hostile)
+    dies = copy()                                                # (i) kills its kernel, then (j) eats memory
+    dies.cells[answers[0]].source = "import os\nos._exit(1)"
+    submit("dies", dies)
+    greedy = copy()
+    greedy.cells[answers[0]].source = "import numpy as np\nblock = np.ones(2 ** 31)   # 16 GiB"
+    submit("greedy", greedy)
 
     repo_before, subs_before = files_under(ROOT), {p: p.stat().st_mtime_ns for p in subs.rglob("*")}
     tmp_mode = tmp.stat().st_mode
@@ -240,11 +269,30 @@ def test_unreadable_file_is_reported(graded, exercises):
     assert status(rows, "unreadable", exercises).startswith("not a readable notebook")
 
 
+def test_a_hostile_submission_reaches_nothing(graded, exercises):
+    output, rows, _ = graded
+    assert scores(rows, "hostile", exercises)[0] == 0.0
+    autograded = next(output.glob(".nbgrader/worker-*/autograded/hostile/intro/intro.ipynb"))
+    printed = "".join(out.get("text", "") for cell in nbformat.read(autograded, as_version=4).cells
+                      for out in cell.get("outputs", []))
+    reached = json.loads(printed.split("REACHED ")[1].splitlines()[0])
+    assert reached == {"found": [], "wrote": False, "network": False}
+    assert not (ROOT / "hacked.txt").exists()
+
+
+def test_a_dead_kernel_and_a_memory_hog_are_statuses(graded, exercises):
+    _, rows, _ = graded
+    assert scores(rows, "dies", exercises) == [0.0] * len(exercises)
+    assert "kernel died" in status(rows, "dies", exercises)
+    assert scores(rows, "greedy", exercises) == [0.0] + [0.0] * (len(exercises) - 1)
+    assert "raised MemoryError" in status(rows, "greedy", exercises)
+
+
 def test_feedback_and_summary(graded):
     output, rows, run = graded
     for student in ("full", "blank", "one_solved", "loop", "tampered"):
         assert "<html" in (output / "feedback" / student / f"{CHAPTER}.html").read_text()[:1000].lower()
-    assert len({student for student, _ in rows}) == 7
+    assert len({student for student, _ in rows}) == 10
     assert "missing notebook" in run.stdout and "full" in run.stdout
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from . import InstructorError
 from .course import DEFAULT_TIMEOUT
+from .sandbox import Limits
 
 
 def parser():
@@ -26,6 +27,12 @@ def parser():
                        help=f"seconds a cell may run before it is interrupted (default: {DEFAULT_TIMEOUT})")
     grade.add_argument("--workers", type=int, default=None,
                        help="notebooks graded at once (default: one per core)")
+    grade.add_argument("--memory-gib", type=float, default=Limits.memory_gib,
+                       help=f"memory of each sandboxed process, GiB (default: {Limits.memory_gib:g})")
+    grade.add_argument("--processes", type=int, default=Limits.processes,
+                       help=f"processes and threads a sandbox may have (default: {Limits.processes})")
+    grade.add_argument("--trusted", action="store_true",
+                       help="run the kernels WITHOUT the sandbox: only for submissions you trust")
 
     for command in (student, grade):
         command.add_argument("--chapters", nargs="+", metavar="CHAPTER",
@@ -45,8 +52,12 @@ def main(argv=None):
             from .grading import grade, summary
             if args.timeout <= 0:
                 raise InstructorError("--timeout must be a positive whole number of seconds")
+            if args.trusted:
+                print("warning: --trusted: grading WITHOUT the sandbox; every submission runs with your "
+                      "permissions", file=sys.stderr)
             rows = grade(args.submissions, args.output, timeout=args.timeout, chapters=args.chapters,
-                         workers=args.workers,
+                         workers=args.workers, trusted=args.trusted,
+                         limits=Limits(memory_gib=args.memory_gib, processes=args.processes),
                          progress=lambda line: print(line, file=sys.stderr, flush=True))
             print(summary(rows))
             print(f"\nscores: {args.output / 'grades.csv'}   feedback: {args.output / 'feedback'}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import InstructorError
+from . import InstructorError, sandbox
 
 COURSE_ID = "gradients"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"   # nbgrader's default, said explicitly
@@ -33,6 +33,12 @@ c.CourseDirectory.db_url = {db_url!r}
 c.ClearSolutions.code_stub = {{"python": {stub!r}}}
 c.Execute.timeout = {timeout}
 c.OverwriteCells.add_missing_cells = True
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+{sandbox}"""
+SANDBOX_CONFIG = """\
+# Every grading kernel runs in the sandbox (companion.instructors.sandbox).
+c.Execute.kernel_name = {kernel!r}
 """
 
 
@@ -63,33 +69,41 @@ def atomic_copy(source, dest):
 
 
 class Course:
-    """A new nbgrader course root at ``root`` (emptied first), whose cells may run ``timeout`` s each."""
+    """A new nbgrader course root at ``root`` (emptied first), whose cells may run ``timeout`` s each.
 
-    def __init__(self, root, *, timeout=DEFAULT_TIMEOUT):
+    With ``limits`` (:class:`.sandbox.Limits`), every kernel nbgrader starts runs in the sandbox, as
+    worker ``worker``; without, kernels run unconfined (trusted submissions only).
+    """
+
+    def __init__(self, root, *, timeout=DEFAULT_TIMEOUT, limits=None, worker=0):
         self.root = Path(root).resolve()
         self.timeout = timeout
+        self.limits, self.worker = limits, worker
         if self.root.exists():
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         for folder in HOME_FOLDERS.values():
             (self.root / "home" / folder).mkdir(parents=True, exist_ok=True)
         self.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
+        if limits is not None:
+            sandbox.write_kernelspec(self.root / "home" / HOME_FOLDERS["JUPYTER_DATA_DIR"])
         config = CONFIG.format(root=str(self.root), course_id=COURSE_ID, db_url=self.db_url,
-                               stub=CODE_STUB, timeout=int(timeout))
+                               stub=CODE_STUB, timeout=int(timeout),
+                               sandbox=SANDBOX_CONFIG.format(kernel=sandbox.KERNEL_NAME) if limits else "")
         atomic_write(self.root / "nbgrader_config.py", config)
 
-    def env(self):
+    def env(self, extra=None):
         """The environment of nbgrader and its kernels: the quick size, and no writes to ``~``."""
-        env = dict(os.environ)
+        env = dict(os.environ, **(extra or {}))
         env.update({var: str(self.root / "home" / folder) for var, folder in HOME_FOLDERS.items()})
         env.update(COURSE_SIZE="quick", COURSE_PROGRESS="0", PYTHONDONTWRITEBYTECODE="1",
                    PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
         return env
 
-    def nbgrader(self, *args, check=True):
+    def nbgrader(self, *args, check=True, env=None):
         """Run ``nbgrader ARGS`` in the course folder; on failure (if ``check``) raise with its log."""
         result = subprocess.run([sys.executable, "-m", "nbgrader", *map(str, args)], cwd=self.root,
-                                env=self.env(), capture_output=True, text=True)
+                                env=self.env(env), capture_output=True, text=True)
         if check and result.returncode != 0:
             raise InstructorError(f"`nbgrader {' '.join(map(str, args))}` failed "
                                   f"(exit {result.returncode}):\n{last_lines(result.stderr + result.stdout)}")
@@ -109,6 +123,19 @@ class Course:
         if not release.exists():
             raise InstructorError(f"nbgrader generate_assignment wrote no {release}")
         return release
+
+    def autograde(self, chapter, student):
+        """``nbgrader autograde`` of one student's chapter, its kernel in a fresh sandbox if sandboxed."""
+        env, options = None, []
+        if self.limits is not None:
+            env, options = sandbox.new_scratch(self.root / "scratch" / student, limits=self.limits,
+                                               worker=self.worker)
+        try:
+            return self.nbgrader("autograde", chapter, "--force", "--student", student, *options,
+                                 check=False, env=env)
+        finally:
+            if self.limits is not None:
+                shutil.rmtree(self.root / "scratch" / student, ignore_errors=True)
 
 
 def last_lines(text, n=15):

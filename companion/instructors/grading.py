@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import InstructorError
+from . import InstructorError, sandbox
 from .course import DEFAULT_TIMEOUT, Course, atomic_copy, atomic_write, last_lines
 from .edition import WORK_FOLDER, graded_notebook, select_chapters
 
@@ -131,13 +131,21 @@ def default_workers():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, workers=None, progress=None):
+def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, workers=None, progress=None,
+          trusted=False, limits=sandbox.Limits()):
     """Grade every student of ``submissions`` on the chapters with exercises; return the rows written.
 
     Writes ``<output>/grades.csv`` and ``<output>/feedback/<student>/<chapter>.html``. The students
     are shared among ``workers`` (default: one per core), each grading its share in an nbgrader course
     folder of its own; ``progress``, if given, is called with a line of text after each notebook.
+    Every kernel runs in the sandbox (:mod:`.sandbox`) with ``limits``, unless ``trusted``; an
+    :class:`InstructorError` says how to get the sandbox where it cannot run.
     """
+    if not trusted:
+        reason = sandbox.unavailable()
+        if reason:
+            raise InstructorError(f"cannot grade in a sandbox: {reason}. To fix it, {sandbox.INSTALL_HINT}.")
+        limits.check()
     if timeout <= 0:
         raise InstructorError(f"the timeout must be a positive number of seconds, not {timeout}")
     workers = default_workers() if workers is None else workers
@@ -157,7 +165,8 @@ def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, worker
                 progress(f"[{done[0]}/{len(students) * len(notebooks)}] {line}")
 
     def grade_share(k, share):
-        course = Course(output / WORK_FOLDER / f"worker-{k}", timeout=timeout)
+        course = Course(output / WORK_FOLDER / f"worker-{k}", timeout=timeout,
+                        limits=None if trusted else limits, worker=k)
         return grade_in(course, submissions, output, share, notebooks, report)
 
     with ThreadPoolExecutor(max_workers=len(shares)) as pool:
@@ -224,10 +233,15 @@ def autograde(course, submissions, student, chapter, release, source):
     graded = graded_notebook(release, submitted)
     keep_last_copies(graded)
     atomic_write(course.path("submitted", chapter, student), nbformat.writes(graded))
-    result = course.nbgrader("autograde", chapter, "--force", "--student", student, check=False)
+    result = course.autograde(chapter, student)
     autograded = course.path("autograded", chapter, student)
     if result.returncode != 0 or not autograded.exists():
-        return "; ".join(notes + [f"nbgrader could not grade it: {nbgrader_error(result)}"]), False
+        error = nbgrader_error(result)
+        if "DeadKernelError" in error:
+            error = "the kernel died (the code exited, crashed or was killed), so nothing was graded"
+        else:
+            error = f"nbgrader could not grade it: {error}"
+        return "; ".join(notes + [error]), False
     notes += run_problems(nbformat.read(autograded, as_version=4), course.timeout)
     return "; ".join(notes) or "ok", True
 
