@@ -78,7 +78,7 @@ class Course:
     def __init__(self, root, *, timeout=DEFAULT_TIMEOUT, limits=None, worker=0):
         self.root = Path(root).resolve()
         self.timeout = timeout
-        self.limits, self.worker = limits, worker
+        self.limits, self.worker, self.kernels = limits, worker, 0
         if self.root.exists():
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -128,14 +128,13 @@ class Course:
         """``nbgrader autograde`` of one student's chapter, its kernel in a fresh sandbox if sandboxed."""
         env, options = None, []
         if self.limits is not None:
-            env, options = sandbox.new_scratch(self.root / "scratch" / student, limits=self.limits,
-                                               worker=self.worker)
+            self.kernels += 1
+            env, options = sandbox.new_scratch(self.root, self.kernels, limits=self.limits, worker=self.worker)
         try:
             return self.nbgrader("autograde", chapter, "--force", "--student", student, *options,
                                  check=False, env=env)
         finally:
-            if self.limits is not None:
-                shutil.rmtree(self.root / "scratch" / student, ignore_errors=True)
+            shutil.rmtree(self.root / "scratch", ignore_errors=True)
 
 
 def last_lines(text, n=15):

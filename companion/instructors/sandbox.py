@@ -79,7 +79,7 @@ def environment(scratch):
     return env
 
 
-def bwrap_arguments(scratch, *, readable, limits, uid=None):
+def bwrap_arguments(scratch, *, readable, limits, uid=None, cwd=None):
     """The ``bwrap ... prlimit ...`` prefix that runs a command in the sandbox.
 
     As root (``uid`` given), bwrap makes the namespaces and the mounts, then ``setpriv`` inside turns the
@@ -111,7 +111,7 @@ def bwrap_arguments(scratch, *, readable, limits, uid=None):
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         args += [how, str(path), str(path)]
-    args += ["--chdir", str(scratch), "--clearenv"]
+    args += ["--chdir", str(cwd or scratch), "--clearenv"]
     for var, value in environment(scratch).items():
         args += ["--setenv", var, value]
     args.append("--")
@@ -128,13 +128,14 @@ def sandbox_uid(worker):
     return SANDBOX_UID + worker if os.geteuid() == 0 else None
 
 
-def command(argv, scratch, *, limits=Limits(), worker=0):
-    """``argv`` wrapped to run in the sandbox, with ``scratch`` (a folder) its only writable place."""
+def command(argv, scratch, *, limits=Limits(), worker=0, cwd=None):
+    """``argv`` wrapped to run in the sandbox, with ``scratch`` (a folder) its only writable place, in
+    ``cwd`` (default: ``scratch``; inside the sandbox, a parent of it shows only the way to it)."""
     uid = sandbox_uid(worker)
     scratch = Path(scratch).resolve()
     if uid is not None:
         os.chown(scratch, uid, uid)
-    return bwrap_arguments(scratch, readable=readable_paths(), limits=limits, uid=uid) + list(argv)
+    return bwrap_arguments(scratch, readable=readable_paths(), limits=limits, uid=uid, cwd=cwd) + list(argv)
 
 
 def unavailable():
@@ -165,31 +166,39 @@ def write_kernelspec(data_dir):
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
 
 
-def new_scratch(folder, *, limits, worker):
-    """Make ``folder`` anew as one kernel's scratch folder; ``(environment, Jupyter options)`` that run
-    the next kernel in it: the launcher's configuration, and a connection file (ipc sockets) inside it."""
-    folder = Path(folder).resolve()
+def new_scratch(course_root, number, *, limits, worker):
+    """Make ``<course_root>/scratch/<number>`` anew as one kernel's scratch folder; ``(environment,
+    Jupyter options)`` that run the next kernel there: the launcher's configuration, a connection
+    file inside it, and ipc sockets named relative to ``course_root`` (where nbgrader runs, and where
+    the kernel starts), since a socket's path may not be longer than 107 characters."""
+    course_root = Path(course_root).resolve()
+    folder = course_root / "scratch" / str(number)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / SCRATCH_MARK).touch()
-    env = {CONFIG_VAR: json.dumps({"scratch": str(folder), "worker": worker, "limits": asdict(limits)})}
-    options = ["--KernelManager.transport=ipc", f"--KernelManager.connection_file={folder / 'kernel.json'}"]
+    env = {CONFIG_VAR: json.dumps({"scratch": str(folder), "cwd": str(course_root), "worker": worker,
+                                   "limits": asdict(limits)})}
+    options = ["--KernelManager.transport=ipc", f"--KernelManager.connection_file={folder / 'kernel.json'}",
+               f"--KernelManager.ip={folder.relative_to(course_root) / 'ipc'}"]
     return env, options
 
 
 def launch_kernel(connection_file):
     """Replace this process by an IPython kernel in the sandbox (the kernelspec's argv)."""
     config = json.loads(os.environ[CONFIG_VAR])
-    scratch, connection_file = Path(config["scratch"]), Path(connection_file).resolve()
-    if not (scratch / SCRATCH_MARK).is_file() or connection_file.parent != scratch:
+    scratch, cwd = Path(config["scratch"]), Path(config["cwd"])
+    connection_file = Path(connection_file).resolve()
+    if not (scratch / SCRATCH_MARK).is_file() or connection_file.parent != scratch or cwd not in scratch.parents:
         sys.exit(f"the kernel's connection file {connection_file} is not in a scratch folder made by "
                  "companion.instructors.sandbox.new_scratch")
     uid = sandbox_uid(config["worker"])
     if uid is not None:
         os.chown(connection_file, uid, uid)
+    # The kernel binds its sockets where it starts (cwd), then works in its scratch folder.
     argv = command([sys.executable, "-m", "ipykernel_launcher", "-f", str(connection_file),
-                    "--HistoryManager.hist_file=:memory:"], scratch, limits=Limits(**config["limits"]),
-                   worker=config["worker"])
+                    "--HistoryManager.hist_file=:memory:",
+                    f"--IPKernelApp.exec_lines=import os as _os; _os.chdir({str(scratch)!r}); del _os"],
+                   scratch, limits=Limits(**config["limits"]), worker=config["worker"], cwd=cwd)
     os.execvp(argv[0], argv)
 
 
