@@ -44,6 +44,23 @@ print("REACHED " + json.dumps(reached))
 def chain_gradient(w, b, x, t):
     return 0.0
 """
+# Wrong answers that make every test pass inside the kernel: rewritten NumPy and checks, and an object
+# equal to everything.
+TRICKS = ("""import math, numpy as np
+import companion.checks
+np.isclose = np.allclose = lambda *args, **kwargs: True
+math.isclose = lambda *args, **kwargs: True
+companion.checks.matches = lambda *args: True
+def chain_gradient(w, b, x, t):
+    return 0.0
+""", """class Anything(float):
+    def __eq__(self, other):
+        return True
+    __ne__ = lambda self, other: False
+    __hash__ = float.__hash__
+def guaranteed_depth(threshold):
+    return Anything(0.0)
+""")
 HIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "{solution}")
 
 
@@ -146,6 +163,10 @@ def graded(released, tmp_path_factory):
     greedy = copy()
     greedy.cells[answers[0]].source = "import numpy as np\nblock = np.ones(2 ** 31)   # 16 GiB"
     submit("greedy", greedy)
+    tricks = copy()                                              # (k) rewrites the checks, fakes equality
+    tricks.cells[answers[0]].source = TRICKS[0]
+    tricks.cells[answers[1]].source = TRICKS[1]
+    submit("tricks", tricks)
 
     repo_before, subs_before = files_under(ROOT), {p: p.stat().st_mtime_ns for p in subs.rglob("*")}
     tmp_mode = tmp.stat().st_mode
@@ -288,11 +309,19 @@ def test_a_dead_kernel_and_a_memory_hog_are_statuses(graded, exercises):
     assert "raised MemoryError" in status(rows, "greedy", exercises)
 
 
+def test_tricks_that_pass_in_the_kernel_earn_nothing(graded, exercises):
+    _, rows, _ = graded
+    assert scores(rows, "tricks", exercises) == [0.0] * len(exercises)
+    text = status(rows, "tricks", exercises)
+    for exercise, _ in exercises:
+        assert f"test cell {exercise} passed in the kernel, but its values are not the solution's" in text
+
+
 def test_feedback_and_summary(graded):
     output, rows, run = graded
     for student in ("full", "blank", "one_solved", "loop", "tampered"):
         assert "<html" in (output / "feedback" / student / f"{CHAPTER}.html").read_text()[:1000].lower()
-    assert len({student for student, _ in rows}) == 10
+    assert len({student for student, _ in rows}) == 11
     assert "missing notebook" in run.stdout and "full" in run.stdout
 
 

@@ -13,8 +13,14 @@ notebooks and writes ``grades.csv`` (one row per student, chapter and exercise) 
 pages. A bad submission (one that raises, loops forever, is missing, is not a notebook, or has its
 tests edited or deleted) is graded and reported, never fatal.
 
-Modules: :mod:`.edition` (the chapters and their student notebooks), :mod:`.course` (an nbgrader
-course folder, and nbgrader run in it) and :mod:`.grading` (the autograder).
+Every grading kernel runs in a bubblewrap sandbox (:mod:`.sandbox`), and a test cell's points count
+only if the values it published through :func:`companion.checks.expect` match the solution's, compared
+outside the student's kernel (:mod:`.comparison`).
+
+Modules: :mod:`.edition` (the chapters, their student notebooks and graded notebooks), :mod:`.course`
+(an nbgrader course folder, and nbgrader run in it), :mod:`.grading` (the autograder),
+:mod:`.sandbox`, :mod:`.comparison` and :mod:`.synthetic` (a synthetic class, for the benchmark and
+the tests).
 """
 
 

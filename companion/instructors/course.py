@@ -97,6 +97,7 @@ class Course:
         env = dict(os.environ, **(extra or {}))
         env.update({var: str(self.root / "home" / folder) for var, folder in HOME_FOLDERS.items()})
         env.update(COURSE_SIZE="quick", COURSE_PROGRESS="0", PYTHONDONTWRITEBYTECODE="1",
+                   COURSE_GRADING="1",
                    PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))
         return env
 

@@ -28,6 +28,7 @@ WORK_FOLDER = ".nbgrader"
 SOLUTION_OPEN = re.compile(r"^[ \t]*(`{3,}|:{3,})[ \t]*\{solution", re.M)
 EXERCISE_OPEN = re.compile(r"^[ \t]*(`{3,}|:{3,})[ \t]*\{exercise", re.M)
 SETUP_TAG = "exercise-setup"
+CHECK_TAG = "solution-check"        # a cell asserting the solutions' claims: in the book only
 
 
 def course_root():
@@ -122,10 +123,12 @@ def graded_notebook(chapter, answers=None):
 
 
 def read_chapter(path):
-    """The notebook of the chapter at ``path``: no ``{solution}`` blocks, no outputs, no jupytext pairing."""
+    """The notebook of the chapter at ``path``: no ``{solution}`` blocks, no cells tagged
+    ``solution-check``, no outputs, no jupytext pairing."""
     notebook = jupytext.read(path)
     notebook.cells = [cell for i, cell in enumerate(notebook.cells)
-                      if not is_solution_block(cell, f"{path}, cell {i + 1}")]
+                      if not is_solution_block(cell, f"{path}, cell {i + 1}")
+                      and CHECK_TAG not in cell.metadata.get("tags", [])]
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None

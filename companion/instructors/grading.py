@@ -7,6 +7,7 @@ the chapter's graded notebook (:func:`.edition.graded_notebook`: set-up cells an
 experiments). Each student's chapter is graded by its own ``nbgrader autograde`` run, so no
 submission can stop the others, and nothing is written outside ``<output>``.
 """
+import copy
 import csv
 import io
 import os
@@ -20,10 +21,11 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from . import InstructorError, sandbox
+from . import InstructorError, comparison, sandbox
 from .course import DEFAULT_TIMEOUT, Course, atomic_copy, atomic_write, last_lines
 from .edition import WORK_FOLDER, graded_notebook, select_chapters
 
+REFERENCE = "solution-reference"     # the gradebook's student whose notebook is the chapter's solution
 COLUMNS = ("student", "chapter", "exercise", "score", "max_score", "status")
 
 
@@ -123,6 +125,9 @@ def students_in(submissions):
     if not students:
         raise InstructorError(f"no student folders in {submissions}: expected one folder per student, "
                               "each holding the chapter notebooks (<chapter>.ipynb)")
+    if REFERENCE in students:
+        raise InstructorError(f"a student folder is named {REFERENCE!r}, the name the grader gives the "
+                              "chapters' solutions: rename that folder")
     return students
 
 
@@ -181,23 +186,68 @@ def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, worker
 
 
 def grade_in(course, submissions, output, students, notebooks, report):
-    """Grade ``students`` on ``notebooks`` (``{chapter: graded notebook}``) in ``course``; the rows."""
+    """Grade ``students`` on ``notebooks`` (``{chapter: graded notebook}``) in ``course``; the rows.
+
+    Each chapter's solution is graded first, as the student :data:`REFERENCE`: the values its test
+    cells publish are what the students' values are compared with (:mod:`.comparison`).
+    """
     releases = {name: nbformat.read(course.generate(name, notebook), as_version=4)
                 for name, notebook in notebooks.items()}
     roster = course.root / "students.csv"
-    atomic_write(roster, "id\n" + "".join(f"{student}\n" for student in students))
+    atomic_write(roster, "id\n" + "".join(f"{student}\n" for student in [REFERENCE, *students]))
     course.nbgrader("db", "student", "import", roster)
     statuses = {}
     for chapter, release in releases.items():
         source = nbformat.read(course.path("source", chapter), as_version=4)
+        reference = reference_values(course, chapter, source)
         for student in students:
-            statuses[student, chapter] = autograde(course, submissions, student, chapter, release, source)
-            report(f"{chapter} {student}: {statuses[student, chapter][0]}")
+            status, graded, values = autograde(course, submissions, student, chapter, release, source)
+            if graded:
+                status = enforce(course, chapter, student, status, comparison.verdicts(values, reference))
+            statuses[student, chapter] = status, graded
+            report(f"{chapter} {student}: {status}")
         feedback(course, output, [s for s in students if statuses[s, chapter][1]], chapter)
     for (student, chapter), (_, graded) in statuses.items():
         if not graded:                            # no feedback page left from an earlier run
             (output / "feedback" / student / f"{chapter}.html").unlink(missing_ok=True)
     return read_scores(course, students, releases, statuses)
+
+
+def reference_values(course, chapter, source):
+    """The values the test cells of ``chapter``'s solution publish; an error if it does not pass them."""
+    status, graded, values = run_autograde(course, chapter, REFERENCE, copy.deepcopy(source), [],
+                                           autograded_cells(source))
+    problem = None if graded and status == "ok" else status
+    with Gradebook(course.db_url) as gradebook:
+        for grade_id, cell in autograded_cells(source).items():
+            if not values.get(grade_id):
+                raise InstructorError(f"test cell {grade_id} of chapter {chapter} calls no "
+                                      "companion.checks.expect, so its points could be faked; see "
+                                      "CONTRIBUTING.md (The exercise format)")
+            score = gradebook.find_grade(grade_id, chapter, chapter, REFERENCE).score if graded else 0.0
+            if problem is None and score != float(cell.metadata.nbgrader["points"]):
+                problem = f"test cell {grade_id} scored {score:g}"
+    if problem:
+        raise InstructorError(f"the solution of chapter {chapter} does not pass its own tests in the grader "
+                              f"({problem}); fix the chapter (make test checks it) before grading")
+    return values
+
+
+def enforce(course, chapter, student, status, verdicts):
+    """Zero, in the gradebook, each test cell that passed in the kernel with values not the solution's."""
+    notes = []
+    with Gradebook(course.db_url) as gradebook:
+        for grade_id, agrees in verdicts.items():
+            try:
+                grade = gradebook.find_grade(grade_id, chapter, chapter, student)
+            except MissingEntry:
+                continue
+            if not agrees and grade.score:
+                grade.manual_score = 0.0
+                notes.append(f"test cell {grade_id} passed in the kernel, but its values are not the "
+                             "solution's: 0 points")
+        gradebook.db.commit()
+    return "; ".join(([] if status == "ok" else [status]) + notes) or "ok"
 
 
 def read_scores(course, students, releases, statuses):
@@ -219,20 +269,27 @@ def read_scores(course, students, releases, statuses):
 
 
 def autograde(course, submissions, student, chapter, release, source):
-    """Autograde one student's chapter; ``(status, graded)`` where graded says nbgrader scored it.
+    """Autograde one student's chapter; ``(status, graded, values)``: graded says nbgrader scored it,
+    values are what its test cells published (:func:`.comparison.published`).
 
     nbgrader grades the release's set-up cells followed by the exercises section of the submission.
     """
     path = submissions / student / f"{chapter}.ipynb"
     if not path.is_file():
-        return "missing notebook", False
+        return "missing notebook", False, {}
     submitted, reason = read_notebook(path)
     if submitted is None:
-        return f"not a readable notebook ({reason})", False
+        return f"not a readable notebook ({reason})", False, {}
     notes = tampering(submitted, release, source)
-    graded = graded_notebook(release, submitted)
-    keep_last_copies(graded)
-    atomic_write(course.path("submitted", chapter, student), nbformat.writes(graded))
+    return run_autograde(course, chapter, student, graded_notebook(release, submitted), notes,
+                         autograded_cells(release))
+
+
+def run_autograde(course, chapter, student, notebook, notes, test_ids):
+    """nbgrader's autograde of ``notebook`` as ``student``'s submission, reading what the test cells
+    ``test_ids`` published (nbgrader restores deleted ones); see :func:`autograde`."""
+    keep_last_copies(notebook)
+    atomic_write(course.path("submitted", chapter, student), nbformat.writes(notebook))
     result = course.autograde(chapter, student)
     autograded = course.path("autograded", chapter, student)
     if result.returncode != 0 or not autograded.exists():
@@ -241,9 +298,12 @@ def autograde(course, submissions, student, chapter, release, source):
             error = "the kernel died (the code exited, crashed or was killed), so nothing was graded"
         else:
             error = f"nbgrader could not grade it: {error}"
-        return "; ".join(notes + [error]), False
-    notes += run_problems(nbformat.read(autograded, as_version=4), course.timeout)
-    return "; ".join(notes) or "ok", True
+        return "; ".join(notes + [error]), False, {}
+    executed = nbformat.read(autograded, as_version=4)
+    notes += run_problems(executed, course.timeout)
+    values, executed = comparison.published(executed, test_ids)
+    atomic_write(autograded, nbformat.writes(executed))
+    return "; ".join(notes) or "ok", True, values
 
 
 def nbgrader_error(result):
