@@ -167,6 +167,9 @@ def graded(released, tmp_path_factory):
     tricks.cells[answers[0]].source = TRICKS[0]
     tricks.cells[answers[1]].source = TRICKS[1]
     submit("tricks", tricks)
+    flood = copy()                                               # (l) prints 5 MB
+    flood.cells[answers[0]].source = "print('x' * 5_000_000)"
+    submit("flood", flood)
 
     repo_before, subs_before = files_under(ROOT), {p: p.stat().st_mtime_ns for p in subs.rglob("*")}
     tmp_mode = tmp.stat().st_mode
@@ -317,11 +320,19 @@ def test_tricks_that_pass_in_the_kernel_earn_nothing(graded, exercises):
         assert f"test cell {exercise} passed in the kernel, but its values are not the solution's" in text
 
 
+def test_output_is_cut(graded):
+    output, _, _ = graded
+    autograded = next(output.glob(".nbgrader/worker-*/autograded/flood/intro/intro.ipynb"))
+    assert autograded.stat().st_size < 200_000
+    assert "characters cut" in autograded.read_text()
+    assert (output / "feedback" / "flood" / "intro.html").stat().st_size < 1_000_000
+
+
 def test_feedback_and_summary(graded):
     output, rows, run = graded
     for student in ("full", "blank", "one_solved", "loop", "tampered"):
         assert "<html" in (output / "feedback" / student / f"{CHAPTER}.html").read_text()[:1000].lower()
-    assert len({student for student, _ in rows}) == 11
+    assert len({student for student, _ in rows}) == 12
     assert "missing notebook" in run.stdout and "full" in run.stdout
 
 
@@ -388,6 +399,18 @@ def test_chapter_grades(chapter, tmp_path):
     chapter_code = [c for c in jupytext.read(edition.toc_chapters()[chapter]).cells if c.cell_type == "code"]
     graded_code = [c for c in graded.cells if c.cell_type == "code"]
     assert len(graded_code) < len(chapter_code) / 2         # the exercises, not the experiments
+
+
+def test_grading_again_gives_the_same_grades(tmp_path):
+    subs, output = tmp_path / "submissions", tmp_path / "output"
+    synthetic.make_class(subs, ("right", "partial", "endless"), chapters=[CHAPTER])
+    runs = []
+    for _ in range(2):
+        assert cli("grade", subs, "--output", output, "--chapters", CHAPTER, "--timeout", 5).returncode == 0
+        runs.append(((output / "grades.csv").read_bytes(),
+                     sorted(p.relative_to(output) for p in (output / "feedback").rglob("*.html"))))
+    assert runs[0] == runs[1] and len(runs[0][1]) == 3
+    assert not [p for p in output.rglob("*.tmp")]                  # no temporary file left behind
 
 
 def test_graded_notebook_is_set_up_and_exercises():

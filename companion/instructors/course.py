@@ -103,8 +103,8 @@ class Course:
 
     def nbgrader(self, *args, check=True, env=None):
         """Run ``nbgrader ARGS`` in the course folder; on failure (if ``check``) raise with its log."""
-        result = subprocess.run([sys.executable, "-m", "nbgrader", *map(str, args)], cwd=self.root,
-                                env=self.env(env), capture_output=True, text=True)
+        result = subprocess.run([*memory_limit(), sys.executable, "-m", "nbgrader", *map(str, args)],
+                                cwd=self.root, env=self.env(env), capture_output=True, text=True)
         if check and result.returncode != 0:
             raise InstructorError(f"`nbgrader {' '.join(map(str, args))}` failed "
                                   f"(exit {result.returncode}):\n{last_lines(result.stderr + result.stdout)}")
@@ -136,6 +136,15 @@ class Course:
                                  check=False, env=env)
         finally:
             shutil.rmtree(self.root / "scratch", ignore_errors=True)
+
+
+NBGRADER_MEMORY_GIB = 8     # nbgrader's own process: a flood of output from a kernel ends it, not the machine
+
+
+def memory_limit():
+    """The ``prlimit`` prefix that gives nbgrader's process at most :data:`NBGRADER_MEMORY_GIB` of address
+    space (none where util-linux' prlimit is missing)."""
+    return ["prlimit", f"--as={NBGRADER_MEMORY_GIB * 2 ** 30}", "--"] if shutil.which("prlimit") else []
 
 
 def last_lines(text, n=15):

@@ -302,8 +302,30 @@ def run_autograde(course, chapter, student, notebook, notes, test_ids):
     executed = nbformat.read(autograded, as_version=4)
     notes += run_problems(executed, course.timeout)
     values, executed = comparison.published(executed, test_ids)
+    cap_outputs(executed)
     atomic_write(autograded, nbformat.writes(executed))
     return "; ".join(notes) or "ok", True, values
+
+
+OUTPUT_CHARS = 20_000                # of each output kept in the graded notebook and its feedback page
+
+
+def cap_outputs(notebook, limit=OUTPUT_CHARS):
+    """Cut every text output of ``notebook`` to ``limit`` characters, and drop larger images."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output and len(output.text) > limit:
+                output.text = output.text[:limit] + f"\n[... {len(output.text) - limit:,} characters cut]\n"
+            for mime, content in list(output.get("data", {}).items()):
+                text = content if isinstance(content, str) else str(content)
+                if len(text) <= limit:
+                    continue
+                if mime.startswith("text/"):
+                    output.data[mime] = text[:limit] + f"\n[... {len(text) - limit:,} characters cut]"
+                else:
+                    del output.data[mime]
+            if output.get("traceback") and sum(map(len, output.traceback)) > limit:
+                output.traceback = output.traceback[:5] + ["[... traceback cut]"] + output.traceback[-5:]
 
 
 def nbgrader_error(result):
