@@ -401,6 +401,21 @@ def test_chapter_grades(chapter, tmp_path):
     assert len(graded_code) < len(chapter_code) / 2         # the exercises, not the experiments
 
 
+def test_links_large_files_and_odd_names_are_refused(tmp_path):
+    secret = tmp_path / "secret.ipynb"
+    secret.write_text("root:$6$the instructor's secret")
+    (tmp_path / "link.ipynb").symlink_to(secret)
+    (tmp_path / "huge.ipynb").write_bytes(b" " * (grading.MAX_NOTEBOOK_MIB * 2 ** 20 + 1))
+    assert grading.read_notebook(tmp_path / "link.ipynb") == (None, "not a regular file (a link or a folder "
+                                                                    "is not graded)")
+    assert grading.read_notebook(tmp_path / "huge.ipynb")[1].startswith("larger than")
+    assert "secret" not in grading.read_notebook(secret)[1]               # the reason never quotes the file
+    for name in ("--help", "*", ".hidden-is-skipped", "a b"):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+    with pytest.raises(InstructorError, match=r"rename '\*', '--help', 'a b'"):
+        grading.students_in(tmp_path / "subs")
+
+
 def test_grading_again_gives_the_same_grades(tmp_path):
     subs, output = tmp_path / "submissions", tmp_path / "output"
     synthetic.make_class(subs, ("right", "partial", "endless"), chapters=[CHAPTER])

@@ -132,7 +132,7 @@ class Course:
             self.kernels += 1
             env, options = sandbox.new_scratch(self.root, self.kernels, limits=self.limits, worker=self.worker)
         try:
-            return self.nbgrader("autograde", chapter, "--force", "--student", student, *options,
+            return self.nbgrader("autograde", chapter, "--force", f"--student={student}", *options,
                                  check=False, env=env)
         finally:
             shutil.rmtree(self.root / "scratch", ignore_errors=True)

@@ -104,15 +104,25 @@ def run_problems(notebook, timeout):
     return timeouts + raised
 
 
+MAX_NOTEBOOK_MIB = 20                 # a larger submission is refused unread
+STUDENT_NAME = re.compile(r"[A-Za-z0-9_@+][A-Za-z0-9._@+-]*")
+
+
 def read_notebook(path):
-    """The notebook at ``path``, or the reason it cannot be read."""
+    """The notebook at ``path``, or the reason it cannot be read (which never quotes the file: the
+    grader may read what the student may not, and a link could point there)."""
+    if path.is_symlink() or not path.is_file():
+        return None, "not a regular file (a link or a folder is not graded)"
+    if path.stat().st_size > MAX_NOTEBOOK_MIB * 2 ** 20:
+        return None, f"larger than {MAX_NOTEBOOK_MIB} MiB"
     try:
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
         return notebook, None
-    except Exception as error:                    # any unreadable file is a status, not a crash
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return None, reason[:100]
+    except nbformat.ValidationError:
+        return None, "not a valid notebook (nbformat's schema)"
+    except Exception:                             # any unreadable file is a status, not a crash
+        return None, "not JSON, or not a notebook"
 
 
 def students_in(submissions):
@@ -125,6 +135,10 @@ def students_in(submissions):
     if not students:
         raise InstructorError(f"no student folders in {submissions}: expected one folder per student, "
                               "each holding the chapter notebooks (<chapter>.ipynb)")
+    odd = [name for name in students if not STUDENT_NAME.fullmatch(name)]
+    if odd:
+        raise InstructorError(f"student folder names may hold only letters, digits and . _ @ + - (not first: "
+                              f". -); rename {', '.join(map(repr, odd[:5]))}")
     if REFERENCE in students:
         raise InstructorError(f"a student folder is named {REFERENCE!r}, the name the grader gives the "
                               "chapters' solutions: rename that folder")
@@ -275,7 +289,7 @@ def autograde(course, submissions, student, chapter, release, source):
     nbgrader grades the release's set-up cells followed by the exercises section of the submission.
     """
     path = submissions / student / f"{chapter}.ipynb"
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return "missing notebook", False, {}
     submitted, reason = read_notebook(path)
     if submitted is None:
