@@ -444,3 +444,18 @@ def test_graded_notebook_is_set_up_and_exercises():
     graded = edition.graded_notebook(chapter, student)
     assert [c.source[:10] for c in graded.cells] == ["import num", "## Exercis", "answer = 1", "helper = 2",
                                                     "assert ans"]
+
+
+# A light exercise imports no framework it does not use.
+FRAMEWORKS_USED = {"intro": [], "sigmoid": [], "relu": ["torch"]}
+
+
+@pytest.mark.parametrize("chapter", sorted(FRAMEWORKS_USED))
+def test_graded_notebook_imports_only_the_frameworks_it_uses(chapter, tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_SIZE", "quick")
+    notebook = edition.graded_notebook(edition.read_chapter(edition.toc_chapters()[chapter]))
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "import sys\nprint(sorted(m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules))"))
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert notebook.cells[-1].outputs[0].text.strip() == str(FRAMEWORKS_USED[chapter])
