@@ -5,8 +5,9 @@
 
 The class (``companion.instructors.synthetic``) mixes right, untouched, partial, crashing and endless
 answers; an endless answer costs the per-cell timeout, so the benchmark uses a short one (10 s) and
-says so. Prints the wall time, the seconds of one worker per notebook, and the projection for 200
-students (wall time per student x 200). Nothing is asserted: the numbers depend on the machine and on
+says so. It grades half the class, then the whole class: the difference gives the time of each further
+student, the rest is the fixed cost of a run (the releases, the solutions' reference runs, feedback);
+it prints both and the projection for 200 students (fixed cost + 200 x the time per student). Nothing is asserted: the numbers depend on the machine and on
 what else runs on it. Everything is written under ``_build/bench-grading``.
 """
 import argparse
@@ -22,6 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 CLASS_SIZE = 200
 
 
+def grade_class(folder, students, args):
+    """Grade a synthetic class of ``students``; ``(wall seconds, rows, kinds)``."""
+    shutil.rmtree(folder, ignore_errors=True)
+    kinds = [synthetic.MIX[i % len(synthetic.MIX)] for i in range(students)]
+    synthetic.make_class(folder / "submissions", kinds, args.chapters)
+    start = time.perf_counter()
+    rows = grading.grade(folder / "submissions", folder / "grades", timeout=args.timeout,
+                         chapters=args.chapters, workers=args.workers)
+    return time.perf_counter() - start, rows, kinds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=len(synthetic.MIX))
@@ -29,15 +41,15 @@ def main():
     parser.add_argument("--timeout", type=int, default=10, help="seconds a cell may run (default 10)")
     parser.add_argument("--chapters", nargs="*", help="chapter names (default: all with exercises)")
     args = parser.parse_args()
+    if args.students < 4:
+        parser.error("--students must be at least 4 (the benchmark also grades half the class)")
 
     folder = ROOT / "_build" / "bench-grading"
-    shutil.rmtree(folder, ignore_errors=True)
-    kinds = [synthetic.MIX[i % len(synthetic.MIX)] for i in range(args.students)]
-    synthetic.make_class(folder / "submissions", kinds, args.chapters)
-    start = time.perf_counter()
-    rows = grading.grade(folder / "submissions", folder / "grades", timeout=args.timeout,
-                         chapters=args.chapters, workers=args.workers)
-    wall = time.perf_counter() - start
+    half = args.students // 2
+    wall_half, _, _ = grade_class(folder / "half", half, args)
+    wall, rows, kinds = grade_class(folder / "class", args.students, args)
+    per_student = (wall - wall_half) / (args.students - half)
+    fixed = max(wall - per_student * args.students, 0.0)
 
     chapters = sorted({row.chapter for row in rows})
     notebooks = args.students * len(chapters)
@@ -46,9 +58,10 @@ def main():
     print(f"class: {args.students} students ({', '.join(f'{n} {k}' for k, n in Counter(kinds).items())}), "
           f"chapters: {', '.join(chapters)}")
     print(f"workers: {args.workers}, cell timeout: {args.timeout} s")
-    print(f"graded {notebooks} notebooks in {wall:.1f} s: {wall * args.workers / notebooks:.1f} s of one "
-          f"worker per notebook, {wall / notebooks:.2f} s of wall time per notebook")
-    print(f"projected for {CLASS_SIZE} students: {wall / args.students * CLASS_SIZE / 60:.1f} min "
+    print(f"graded {notebooks} notebooks in {wall:.1f} s ({half} students: {wall_half:.1f} s)")
+    print(f"each further student: {per_student:.1f} s of wall time, {per_student * args.workers / len(chapters):.1f} s "
+          f"of one worker per notebook; fixed cost (releases, the solutions' runs): {fixed:.0f} s")
+    print(f"projected for {CLASS_SIZE} students: {(fixed + per_student * CLASS_SIZE) / 60:.1f} min "
           f"({CLASS_SIZE * len(chapters)} notebooks)")
     print("statuses: " + "; ".join(f"{n} x {status}" for status, n in statuses.most_common()))
 
