@@ -85,11 +85,6 @@ def grade_id(cell):
     return cell.metadata["nbgrader"]["grade_id"]
 
 
-def solved(cell):
-    """The chapter's solution of an answer cell, as a student would paste it (no markers)."""
-    return "\n".join(line for line in cell.source.splitlines() if "### " not in line)
-
-
 def files_under(folder, skip=(".git", ".venv", "_build", "__pycache__")):
     """The set of files under ``folder`` (relative paths), outside the ``skip`` folders."""
     found = set()
@@ -134,7 +129,7 @@ def graded(released, tmp_path_factory):
     submit("full", solution)                                     # (a) the chapter with its solutions
     submit("blank", student)                                     # (b) the untouched student notebook
     one = copy()                                                 # (c) first exercise solved, and a crash
-    one.cells[answers[0]].source = solved(solution.cells[sol_answers[0]])
+    one.cells[answers[0]].source = synthetic.solved(solution.cells[sol_answers[0]].source)
     one.cells.append(nbformat.v4.new_code_cell("1 / 0"))
     copied = nbformat.from_dict(one.cells[answers[1]])           # a copy of an answer cell, to try things
     copied.id = "copied-answer"
@@ -143,14 +138,14 @@ def graded(released, tmp_path_factory):
     loop = copy()                                                # (d) first answer loops, others solved
     loop.cells[answers[0]].source = "while True:\n    pass"
     for i, j in zip(answers[1:], sol_answers[1:]):
-        loop.cells[i].source = solved(solution.cells[j])
+        loop.cells[i].source = synthetic.solved(solution.cells[j].source)
     submit("loop", loop)
     submit("missing")                                            # (e) no notebook
     (subs / "missing" / "notes.txt").write_text("forgot the notebook")
     tampered = copy()                                            # (f) edited test + wrong answer,
     tampered.cells[answers[0]].source = "def chain_gradient(w, b, x, t):\n    return 0.0"
     tampered.cells[tests[0]].source = "assert True"              #     deleted test + right answer
-    tampered.cells[answers[1]].source = solved(solution.cells[sol_answers[1]])
+    tampered.cells[answers[1]].source = synthetic.solved(solution.cells[sol_answers[1]].source)
     del tampered.cells[tests[1]]
     submit("tampered", tampered)
     submit("unreadable", text="this is not a notebook")         # (g)

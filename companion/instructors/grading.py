@@ -67,22 +67,20 @@ def tampering(submitted, release, source):
 
 
 def keep_last_copies(notebook):
-    """Keep the nbgrader metadata of the last cell of each ``grade_id`` only; True if a cell changed.
+    """Keep the nbgrader metadata of the last cell of each ``grade_id`` only.
 
     nbgrader 0.9.6 does the same (DeduplicateIds) but leaves ``nbgrader: {}`` on the other copies, on
     which its ``add_missing_cells`` then fails (KeyError: 'grade_id'): a student who copied an exercise
     cell would get no grade at all.
     """
-    seen, changed = set(), False
+    seen = set()
     for cell in reversed(notebook.cells):
         if "nbgrader" not in cell.metadata:
             continue
         grade_id = cell.metadata.nbgrader.get("grade_id")
         if grade_id in seen or not grade_id:
             del cell.metadata["nbgrader"]
-            changed = True
         seen.add(grade_id)
-    return changed
 
 
 def run_problems(notebook, timeout):
@@ -190,11 +188,8 @@ def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, worker
 
     with ThreadPoolExecutor(max_workers=len(shares)) as pool:
         results = list(pool.map(grade_share, range(len(shares)), shares))
-    by_student = {row.student: [] for row in (r for rows in results for r in rows)}
-    for rows in results:
-        for row in rows:
-            by_student[row.student].append(row)
-    rows = [row for student in students for row in by_student.get(student, [])]
+    order = {student: i for i, student in enumerate(students)}
+    rows = sorted((row for share in results for row in share), key=lambda row: order[row.student])
     write_csv(output / "grades.csv", rows)
     return rows
 
@@ -232,18 +227,21 @@ def reference_values(course, chapter, source):
     status, graded, values = run_autograde(course, chapter, REFERENCE, copy.deepcopy(source), [],
                                            autograded_cells(source))
     problem = None if graded and status == "ok" else status
-    with Gradebook(course.db_url) as gradebook:
-        for grade_id, cell in autograded_cells(source).items():
-            if not values.get(grade_id):
-                raise InstructorError(f"test cell {grade_id} of chapter {chapter} calls no "
-                                      "companion.checks.expect, so its points could be faked; see "
-                                      "CONTRIBUTING.md (The exercise format)")
-            score = gradebook.find_grade(grade_id, chapter, chapter, REFERENCE).score if graded else 0.0
-            if problem is None and score != float(cell.metadata.nbgrader["points"]):
-                problem = f"test cell {grade_id} scored {score:g}"
+    if problem is None:
+        with Gradebook(course.db_url) as gradebook:
+            for grade_id, cell in autograded_cells(source).items():
+                score = gradebook.find_grade(grade_id, chapter, chapter, REFERENCE).score
+                if score != float(cell.metadata.nbgrader["points"]):
+                    problem = f"test cell {grade_id} scored {score:g}"
+                    break
     if problem:
         raise InstructorError(f"the solution of chapter {chapter} does not pass its own tests in the grader "
                               f"({problem}); fix the chapter (make test checks it) before grading")
+    for grade_id in autograded_cells(source):
+        if not values.get(grade_id):
+            raise InstructorError(f"test cell {grade_id} of chapter {chapter} calls no "
+                                  "companion.checks.expect, so its points could be faked; see "
+                                  "CONTRIBUTING.md (The exercise format)")
     return values
 
 
@@ -324,19 +322,22 @@ def run_autograde(course, chapter, student, notebook, notes, test_ids):
 OUTPUT_CHARS = 20_000                # of each output kept in the graded notebook and its feedback page
 
 
+def cut(text, limit):
+    """``text`` cut to ``limit`` characters, saying how many were cut."""
+    return text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit:,} characters cut]\n"
+
+
 def cap_outputs(notebook, limit=OUTPUT_CHARS):
     """Cut every text output of ``notebook`` to ``limit`` characters, and drop larger images."""
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            if "text" in output and len(output.text) > limit:
-                output.text = output.text[:limit] + f"\n[... {len(output.text) - limit:,} characters cut]\n"
+            if "text" in output:
+                output.text = cut(output.text, limit)
             for mime, content in list(output.get("data", {}).items()):
                 text = content if isinstance(content, str) else str(content)
-                if len(text) <= limit:
-                    continue
                 if mime.startswith("text/"):
-                    output.data[mime] = text[:limit] + f"\n[... {len(text) - limit:,} characters cut]"
-                else:
+                    output.data[mime] = cut(text, limit)
+                elif len(text) > limit:
                     del output.data[mime]
             if output.get("traceback") and sum(map(len, output.traceback)) > limit:
                 output.traceback = output.traceback[:5] + ["[... traceback cut]"] + output.traceback[-5:]
