@@ -18,7 +18,8 @@ only if the values it published through :func:`companion.checks.expect` match th
 outside the student's kernel (:mod:`.comparison`).
 
 Modules: :mod:`.edition` (the chapters, their student notebooks and graded notebooks), :mod:`.course`
-(an nbgrader course folder, and nbgrader run in it), :mod:`.grading` (the autograder),
+(an nbgrader course folder, and nbgrader run in it), :mod:`.nbgrader_server` (nbgrader imported
+once per worker, forked for each command), :mod:`.grading` (the autograder),
 :mod:`.sandbox`, :mod:`.comparison` and :mod:`.synthetic` (a synthetic class, for the benchmark and
 the tests).
 """

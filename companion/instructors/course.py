@@ -1,4 +1,4 @@
-"""An nbgrader course folder of our own, and nbgrader run in it as a subprocess.
+"""An nbgrader course folder of our own, and nbgrader run in it (by a :mod:`.nbgrader_server`).
 
 Everything nbgrader (and the kernels it starts) writes stays in the folder: its configuration, its
 gradebook, the kernels' connection files, and the Jupyter, IPython, Matplotlib and Keras folders that
@@ -6,7 +6,6 @@ would otherwise go to the home directory.
 """
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import nbformat
 
 from . import InstructorError, sandbox
+from .nbgrader_server import NbgraderServer
 
 COURSE_ID = "gradients"
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"   # nbgrader's default, said explicitly
@@ -72,7 +72,9 @@ class Course:
     """A new nbgrader course root at ``root`` (emptied first), whose cells may run ``timeout`` s each.
 
     With ``limits`` (:class:`.sandbox.Limits`), every kernel nbgrader starts runs in the sandbox, as
-    worker ``worker``; without, kernels run unconfined (trusted submissions only).
+    worker ``worker``; without, kernels run unconfined (trusted submissions only). nbgrader's commands
+    run in children of one server process (:mod:`.nbgrader_server`), which :meth:`close` (or the end
+    of a ``with`` block) ends.
     """
 
     def __init__(self, root, *, timeout=DEFAULT_TIMEOUT, limits=None, worker=0):
@@ -91,6 +93,18 @@ class Course:
                                stub=CODE_STUB, timeout=int(timeout),
                                sandbox=SANDBOX_CONFIG.format(kernel=sandbox.KERNEL_NAME) if limits else "")
         atomic_write(self.root / "nbgrader_config.py", config)
+        self.server = NbgraderServer(env=self.env(), cwd=self.root, logs=self.root / "home" / "logs",
+                                     prefix=memory_limit())
+
+    def close(self):
+        """End the nbgrader server (a later command starts it again)."""
+        self.server.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def env(self, extra=None):
         """The environment of nbgrader and its kernels: the quick size, and no writes to ``~``."""
@@ -103,8 +117,7 @@ class Course:
 
     def nbgrader(self, *args, check=True, env=None):
         """Run ``nbgrader ARGS`` in the course folder; on failure (if ``check``) raise with its log."""
-        result = subprocess.run([*memory_limit(), sys.executable, "-m", "nbgrader", *map(str, args)],
-                                cwd=self.root, env=self.env(env), capture_output=True, text=True)
+        result = self.server.run(args, env=self.env(env), cwd=self.root)
         if check and result.returncode != 0:
             raise InstructorError(f"`nbgrader {' '.join(map(str, args))}` failed "
                                   f"(exit {result.returncode}):\n{last_lines(result.stderr + result.stdout)}")

@@ -166,13 +166,13 @@ def make_student_edition(output, chapters=None):
     """
     output = Path(output).resolve()
     notebooks = select_chapters(chapters)
-    course = Course(output / WORK_FOLDER)
     written = []
     try:
-        for name, notebook in notebooks.items():
-            release = course.generate(name, notebook)
-            atomic_copy(release, output / f"{name}.ipynb")
-            written.append(output / f"{name}.ipynb")
+        with Course(output / WORK_FOLDER) as course:
+            for name, notebook in notebooks.items():
+                release = course.generate(name, notebook)
+                atomic_copy(release, output / f"{name}.ipynb")
+                written.append(output / f"{name}.ipynb")
     finally:
-        shutil.rmtree(course.root, ignore_errors=True)
+        shutil.rmtree(output / WORK_FOLDER, ignore_errors=True)
     return written

@@ -182,9 +182,9 @@ def grade(submissions, output, *, timeout=DEFAULT_TIMEOUT, chapters=None, worker
                 progress(f"[{done[0]}/{len(students) * len(notebooks)}] {line}")
 
     def grade_share(k, share):
-        course = Course(output / WORK_FOLDER / f"worker-{k}", timeout=timeout,
-                        limits=None if trusted else limits, worker=k)
-        return grade_in(course, submissions, output, share, notebooks, report)
+        with Course(output / WORK_FOLDER / f"worker-{k}", timeout=timeout,
+                    limits=None if trusted else limits, worker=k) as course:
+            return grade_in(course, submissions, output, share, notebooks, report)
 
     with ThreadPoolExecutor(max_workers=len(shares)) as pool:
         results = list(pool.map(grade_share, range(len(shares)), shares))
