@@ -122,3 +122,12 @@ def wait_for_child(pid, seconds=60):
         except (FileNotFoundError, IndexError):
             return None
     return wait_for(first_child, seconds)
+
+
+def test_a_flood_of_output_is_cut_to_its_end(tmp_path):
+    from companion.instructors.nbgrader_server import LOG_KEPT, read
+    (tmp_path / "log").write_bytes(b"x" * (3 * LOG_KEPT) + b"\nValueError: the last line\n")
+    text = read(tmp_path / "log")
+    assert len(text) < LOG_KEPT + 100 and text.endswith("ValueError: the last line\n")
+    assert text.startswith(f"[... the first {2 * LOG_KEPT + 27:,} bytes cut]")
+    assert read(tmp_path / "never written") == ""

@@ -87,12 +87,19 @@ class ServerDied(Exception):
     """The server ended before it answered."""
 
 
-def read(path):
-    """The text of ``path`` ('' if it was never written), bad bytes replaced."""
+LOG_KEPT = 2 ** 20      # bytes of the end of each output file read back (a kernel shares nbgrader's)
+
+
+def read(path, limit=LOG_KEPT):
+    """The end of the text of ``path`` (at most ``limit`` bytes; '' if it was never written)."""
     try:
-        return Path(path).read_text(errors="replace")
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - limit))
+            text = f.read().decode(errors="replace")
     except FileNotFoundError:
         return ""
+    return text if size <= limit else f"[... the first {size - limit:,} bytes cut]\n" + text
 
 
 def serve(jobs=sys.stdin, answers=sys.stdout):
