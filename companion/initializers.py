@@ -16,11 +16,13 @@ name               distribution of W (fan_in n, fan_out m)  variance
 ``he_normal``      truncated normal, Keras style            2/n
 ``lecun_normal``   truncated normal, Keras style            1/n
 ``normal``         N(0, 1)                                  1
+``normal_<std>``   N(0, std²), e.g. ``normal_0.01``          std²
 =================  ======================================  ===================================
 
 Biases always start at zero.
 """
 import math
+import re
 
 # name -> (scale, mode, distribution) of variance scaling: Var = scale / fan, except "normal"
 SCHEMES = {
@@ -38,17 +40,26 @@ TRUNCATED_NORMAL_STD = 0.87962566103423978  # std of a unit normal cut at ±2
 
 
 def scheme(name):
-    """``(scale, mode, distribution)`` of initializer ``name`` (None for ``normal``)."""
-    if name not in SCHEMES:
-        raise ValueError(f"unknown initializer {name!r}; the course's initializers are {sorted(SCHEMES)}")
-    return SCHEMES[name]
+    """``(scale, mode, distribution)`` of initializer ``name`` (None for ``normal`` and ``normal_<std>``)."""
+    if name not in SCHEMES and normal_std(name) is None:
+        raise ValueError(f"unknown initializer {name!r}; the course's initializers are {sorted(SCHEMES)} "
+                         f"and normal_<std> (e.g. normal_0.01: a Gaussian of standard deviation 0.01)")
+    return SCHEMES.get(name)
+
+
+def normal_std(name):
+    """The standard deviation of a Gaussian initializer: 1 for ``normal``, std for ``normal_<std>``."""
+    if name == "normal":
+        return 1.0
+    match = re.fullmatch(r"normal_(\d+(?:\.\d*)?(?:e-?\d+)?)", str(name))
+    return float(match.group(1)) if match and float(match.group(1)) > 0 else None
 
 
 def variance(name, fan_in, fan_out):
     """The variance of one weight drawn by initializer ``name``."""
     s = scheme(name)
     if s is None:
-        return 1.0
+        return normal_std(name) ** 2
     scale, mode, _ = s
     fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     return scale / fan
@@ -59,7 +70,7 @@ def keras(name):
     import keras as k
     s = scheme(name)
     if s is None:
-        return k.initializers.RandomNormal(0.0, 1.0)
+        return k.initializers.RandomNormal(0.0, normal_std(name))
     scale, mode, distribution = s
     return k.initializers.VarianceScaling(scale=scale, mode=mode, distribution=distribution)
 
@@ -69,7 +80,7 @@ def tf1(name):
     import tensorflow as tf
     s = scheme(name)
     if s is None:
-        return tf.compat.v1.random_normal_initializer(0.0, 1.0)
+        return tf.compat.v1.random_normal_initializer(0.0, normal_std(name))
     scale, mode, distribution = s
     return tf.compat.v1.variance_scaling_initializer(scale=scale, mode=mode, distribution=distribution)
 
@@ -82,7 +93,7 @@ def torch(name):
         fan_out, fan_in = weight.shape
         s = scheme(name)
         if s is None:
-            return nn.init.normal_(weight, 0.0, 1.0)
+            return nn.init.normal_(weight, 0.0, normal_std(name))
         _, _, distribution = s
         std = math.sqrt(variance(name, fan_in, fan_out))
         if distribution == "uniform":

@@ -209,3 +209,68 @@ _FUNCTIONS = {
     "gelu": (lambda z, _: gelu(z), lambda z, _: gelu_prime(z)),
     "swish": (lambda z, _: swish(z), lambda z, _: swish_prime(z)),
 }
+
+
+# Batch normalization (the batch-normalization chapter). A batch x of shape (n, channels); per channel:
+#   μ = mean(x),  σ² = mean((x − μ)²) (biased),  x̂ = (x − μ) / √(σ² + ε),  y = γ x̂ + β.
+
+def batch_norm_forward(x, gamma, beta, epsilon):
+    """``(y, cache)`` of batch normalization in training mode (batch statistics), float64.
+
+    ``cache`` holds what the backward pass needs: ``x``, ``mean``, ``variance``, ``x_hat``, ``gamma``
+    and ``epsilon``.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"batch normalization here takes a batch of shape (n, channels) with n >= 2, "
+                         f"got shape {x.shape}")
+    gamma, beta = np.asarray(gamma, np.float64), np.asarray(beta, np.float64)
+    mean = x.mean(axis=0)
+    variance = ((x - mean) ** 2).mean(axis=0)
+    x_hat = (x - mean) / np.sqrt(variance + epsilon)
+    cache = dict(x=x, mean=mean, variance=variance, x_hat=x_hat, gamma=gamma, epsilon=epsilon)
+    return gamma * x_hat + beta, cache
+
+
+def batch_norm_backward(dy, cache):
+    """``(dx, dgamma, dbeta)`` by the chain rule through the four equations, one step at a time.
+
+    ``dy`` is dL/dy. Backwards through y = γ x̂ + β, x̂ = (x − μ)/√(σ² + ε), σ² = mean((x − μ)²) and
+    μ = mean(x): x reaches the loss directly and through μ and σ², and each path is a term of dx.
+    """
+    dy = np.asarray(dy, dtype=np.float64)
+    x, mean, variance, x_hat = cache["x"], cache["mean"], cache["variance"], cache["x_hat"]
+    n, inv_std = len(x), 1 / np.sqrt(cache["variance"] + cache["epsilon"])
+    dbeta = dy.sum(axis=0)
+    dgamma = (dy * x_hat).sum(axis=0)
+    dx_hat = dy * cache["gamma"]
+    dvariance = (dx_hat * (x - mean)).sum(axis=0) * -0.5 * inv_std ** 3
+    dmean = -(dx_hat * inv_std).sum(axis=0) + dvariance * (-2 * (x - mean)).mean(axis=0)
+    dx = dx_hat * inv_std + dvariance * 2 * (x - mean) / n + dmean / n
+    return dx, dgamma, dbeta
+
+
+def batch_norm_backward_compact(dy, cache):
+    """The same gradients in the compact form: dx = γ/(n √(σ² + ε)) · (n dy − Σdy − x̂ Σ(dy x̂))."""
+    dy = np.asarray(dy, dtype=np.float64)
+    x_hat, n = cache["x_hat"], len(cache["x"])
+    dbeta, dgamma = dy.sum(axis=0), (dy * x_hat).sum(axis=0)
+    dx = cache["gamma"] / (n * np.sqrt(cache["variance"] + cache["epsilon"])) * (n * dy - dbeta - x_hat * dgamma)
+    return dx, dgamma, dbeta
+
+
+def batch_norm_backward_constant_statistics(dy, cache):
+    """The gradients when μ and σ² are treated as constants (a layer that computes them under no_grad).
+
+    dγ and dβ are unchanged; dx = γ dy / √(σ² + ε) loses the two terms that flow through the batch
+    statistics. It is the gradient of a different function: normalization by fixed numbers.
+    """
+    dy = np.asarray(dy, dtype=np.float64)
+    dx = cache["gamma"] * dy / np.sqrt(cache["variance"] + cache["epsilon"])
+    return dx, (dy * cache["x_hat"]).sum(axis=0), dy.sum(axis=0)
+
+
+def batch_norm_inference(x, gamma, beta, moving_mean, moving_variance, epsilon):
+    """Batch normalization in inference mode: the moving statistics instead of the batch's, float64."""
+    x = np.asarray(x, dtype=np.float64)
+    return gamma * (x - moving_mean) / np.sqrt(np.asarray(moving_variance, np.float64) + epsilon) + beta

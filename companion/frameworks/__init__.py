@@ -113,6 +113,18 @@ def trainable_mask(model):
     return list(backend(framework_of(model)).trainable_mask(model))
 
 
+def parameter_counts(model):
+    """``(trainable, non_trainable)``: how many numbers the model holds, counted by its framework.
+
+    Keras: ``count_params`` of ``trainable_weights`` and ``non_trainable_weights``. TF1: the sizes of
+    ``TRAINABLE_VARIABLES`` and of the other ``GLOBAL_VARIABLES``. PyTorch: ``numel`` of the
+    parameters and of the floating-point buffers (batch normalization's running statistics; not its
+    integer ``num_batches_tracked`` counter, which is no weight of the model).
+    """
+    trainable, non_trainable = backend(framework_of(model)).parameter_counts(model)
+    return int(trainable), int(non_trainable)
+
+
 def predict(model, X, training=False):
     """The model's raw outputs (logits, or the regression output) on ``X`` as a float32 array."""
     X = check_inputs(model, X)
@@ -153,3 +165,21 @@ def activation_values(name, z, framework, alpha=None):
     from .. import activations
     name, alpha = activations.check(name, alpha)
     return np.asarray(backend(framework).activation_values(name, np.asarray(z), alpha))
+
+
+def batch_norm_gradients(x, gamma, beta, dy, framework, epsilon=1e-3):
+    """``(y, dx, dgamma, dbeta)``: the framework's batch-normalization layer in training mode on ``x``
+    (shape ``(n, channels)``, float32 or float64, kept) and the gradients of ``sum(dy * y)`` by autodiff.
+
+    TF1: :func:`companion.tf1.layers.batch_normalization` in a graph and ``tf.gradients``; Keras:
+    ``BatchNormalization`` under a ``GradientTape``; PyTorch: :class:`companion.torch_layers.BatchNorm1d`
+    and ``backward``.
+    """
+    x = np.asarray(x)
+    if x.dtype not in (np.float32, np.float64) or x.ndim != 2:
+        raise ValueError(f"x must be a float32 or float64 batch of shape (n, channels), got {x.dtype} {x.shape}")
+    gamma, beta, dy = (np.asarray(a, dtype=x.dtype) for a in (gamma, beta, dy))
+    if gamma.shape != (x.shape[1],) or beta.shape != gamma.shape or dy.shape != x.shape:
+        raise ValueError(f"gamma and beta need shape ({x.shape[1]},) and dy the shape of x {x.shape}; got "
+                         f"{gamma.shape}, {beta.shape}, {dy.shape}")
+    return tuple(np.asarray(a) for a in backend(framework).batch_norm_gradients(x, gamma, beta, dy, epsilon))

@@ -58,6 +58,12 @@ def trainable_mask(model):
     return [w.path in trainable for w in model.weights]
 
 
+def parameter_counts(model):
+    """``model.count_params()`` split as ``model.summary()`` splits it: trainable weights, the rest."""
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return trainable, model.count_params() - trainable
+
+
 def predict(model, X, training=False):
     """Raw outputs of ``model(X, training=training)``."""
     return keras.ops.convert_to_numpy(model(X, training=training))
@@ -187,3 +193,18 @@ def activation_values(name, z, alpha):
     from companion import activations
     layer = activations.keras_layer(name, alpha, dtype=np.dtype(z.dtype).name)
     return keras.ops.convert_to_numpy(layer(tf.constant(z)))
+
+
+def batch_norm_gradients(x, gamma, beta, dy, epsilon):
+    """Keras' ``BatchNormalization`` called with ``training=True`` under a tape: gradients of sum(dy * y)."""
+    layer = keras.layers.BatchNormalization(epsilon=epsilon, dtype=x.dtype.name)
+    layer.build(x.shape)
+    layer.gamma.assign(gamma)
+    layer.beta.assign(beta)
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+        loss = tf.reduce_sum(y * dy)
+    dx, dgamma, dbeta = tape.gradient(loss, [x, layer.gamma, layer.beta])
+    return y.numpy(), dx.numpy(), dgamma.numpy(), dbeta.numpy()

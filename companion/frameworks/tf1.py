@@ -122,6 +122,13 @@ def trainable_mask(model):
     return [v.name in trainable for v in model.variables]
 
 
+def parameter_counts(model):
+    """Sizes of the graph's ``TRAINABLE_VARIABLES`` and of its other ``GLOBAL_VARIABLES``."""
+    trainable = {v.name for v in model.trainable_variables}
+    sizes = [(v.name in trainable, v.shape.num_elements()) for v in model.variables]
+    return sum(n for t, n in sizes if t), sum(n for t, n in sizes if not t)
+
+
 def predict(model, X, training=False):
     """``session.run(output)`` with the training flag fed."""
     return model.session.run(model.output, model.feed(X, training=training))
@@ -213,3 +220,18 @@ def _run_activation(name, z, alpha, derivative):
         with v1.Session(graph=graph) as session:
             session.run(v1.global_variables_initializer())
             return session.run(out, {x: z})
+
+
+def batch_norm_gradients(x, gamma, beta, dy, epsilon):
+    """The course's TF1 ``batch_normalization(training=True)`` in a graph; ``tf.gradients`` of sum(dy * y)."""
+    from companion.tf1.layers import batch_normalization
+    with tf.Graph().as_default() as graph:
+        inputs = v1.placeholder(tf.as_dtype(x.dtype), x.shape)
+        y = batch_normalization(inputs, training=True, epsilon=epsilon,
+                                gamma_initializer=v1.constant_initializer(gamma),
+                                beta_initializer=v1.constant_initializer(beta))
+        gamma_var, beta_var = [v for v in v1.trainable_variables()]
+        grads = tf.gradients(tf.reduce_sum(y * dy), [inputs, gamma_var, beta_var])
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            return session.run([y, *grads], {inputs: x})

@@ -69,6 +69,14 @@ def trainable_mask(model):
     return [trainable for _, _, trainable in _neutral_tensors(model)]
 
 
+def parameter_counts(model):
+    """Parameters that require gradients, and the floating-point buffers (running statistics)."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    buffers = sum(b.numel() for b in model.buffers() if b.is_floating_point())
+    return trainable, frozen + buffers
+
+
 def _tensor(X, device_):
     """``X`` as a tensor on ``device_`` (copied: the course's data arrays are read-only)."""
     return torch.tensor(X, device=device_)
@@ -227,3 +235,17 @@ def activation_derivative(name, z, alpha):
 def activation_values(name, z, alpha):
     """The activation's module applied to ``z``."""
     return _activation_module(name, alpha, z.dtype)(torch.tensor(z)).numpy()
+
+
+def batch_norm_gradients(x, gamma, beta, dy, epsilon):
+    """The course's ``BatchNorm1d`` in training mode on ``x`` and autograd's gradients of sum(dy * y)."""
+    from companion.torch_layers import BatchNorm1d
+    dtype = getattr(torch, x.dtype.name)
+    layer = BatchNorm1d(x.shape[1], eps=epsilon, dtype=dtype).train()
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(gamma))
+        layer.bias.copy_(torch.from_numpy(beta))
+    x = torch.tensor(x, requires_grad=True)
+    y = layer(x)
+    (y * torch.from_numpy(dy)).sum().backward()
+    return y.detach().numpy(), x.grad.numpy(), layer.weight.grad.numpy(), layer.bias.grad.numpy()

@@ -81,6 +81,10 @@ PRESETS = {
                            doc="784-300-100-10 ReLU, He normal: the dead-units experiment's network."),
     "deep_selu_mlp": dict(hidden=(100,) * 100, activation="selu", initializer="lecun_normal",
                           doc="100 SELU layers of 100, LeCun normal (Klambauer et al.'s deep SNN)."),
+    # the batch-normalization chapter's
+    "ioffe_sigmoid_mlp": dict(hidden=(100, 100, 100), activation="sigmoid", initializer="normal_0.1",
+                              doc="Ioffe & Szegedy's Figure 1 network without BN: 3 x 100 sigmoid, Gaussian "
+                                  "weights."),
 }
 for _name, _preset in PRESETS.items():
     _preset = dict(_preset)
