@@ -8,9 +8,12 @@ import pytest
 from companion import models, train
 from companion.checkpoints import MANIFEST
 from companion.models import CheckpointError
+from companion.frameworks import built_from as models_built_from
 from companion.registry import FRAMEWORKS
 
 OPTIONS = dict(hidden=(12, 8), activation="prelu", alpha=0.1)   # PReLU: slopes are weights too
+# batch normalization: moving statistics are weights too, and training and inference modes differ
+TRAINED = {"leaky_relu_mlp": OPTIONS, "bn_elu_mlp": dict(hidden=(12, 8))}
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +23,13 @@ def data():
     return ((X, rng.integers(0, 10, size=64)),)
 
 
-@pytest.fixture(params=FRAMEWORKS)
+@pytest.fixture(params=[(name, fw) for name in TRAINED for fw in FRAMEWORKS], ids="-".join)
 def trained(request, data):
-    model = models.build("leaky_relu_mlp", request.param, seed=1, **OPTIONS)
+    name, framework = request.param
+    model = models.build(name, framework, seed=1, **TRAINED[name])
+    initial = models.get_weights(model)
     train(model, data, epochs=1, batch_size=16, learning_rate=0.1, progress=False)
+    assert all(not np.array_equal(a, b) for a, b in zip(initial, models.get_weights(model)))
     return model
 
 
@@ -39,7 +45,9 @@ def test_round_trip_gives_the_same_model(trained, data, tmp_path):
                                       models.predict(trained, X, training=training))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]          # nothing left beside it
     manifest = json.loads((path / MANIFEST).read_text())
-    assert manifest["model"] == "leaky_relu_mlp" and manifest["options"]["hidden"] == [12, 8]
+    name, _ = models_built_from(trained)
+    assert manifest["model"] == name and manifest["options"]["hidden"] == [12, 8]
+    assert models.trainable_mask(restored) == models.trainable_mask(trained)
 
 
 def test_saving_again_replaces_the_checkpoint(trained, data, tmp_path):

@@ -10,7 +10,9 @@ from companion.registry import FRAMEWORKS
 
 # keeps the suite fast; the builders are the same
 SMALL_OPTIONS = {"mlp": {"hidden": (32, 16)}, "leaky_relu_mlp": {"hidden": (32, 16)},
-                 "dying_relu_mlp": {"hidden": (32, 16)}, "deep_selu_mlp": {"hidden": (16,) * 6}}
+                 "dying_relu_mlp": {"hidden": (32, 16)}, "deep_selu_mlp": {"hidden": (16,) * 6},
+                 "bn_after_mlp": {"hidden": (32, 16)}, "bn_before_mlp": {"hidden": (32, 16)},
+                 "bn_elu_mlp": {"hidden": (32, 16)}}
 
 
 def _inputs(spec, rng, n=16):
@@ -61,6 +63,36 @@ def test_same_outputs_loss_and_gradients(twins):
         assert len(grads) == len(grads_ref)
         for i, (g, g_ref) in enumerate(zip(grads, grads_ref)):
             np.testing.assert_allclose(g, g_ref, rtol=1e-4, atol=1e-6 * scale, err_msg=f"{fw} grad {i}")
+
+
+def test_same_weights_after_training_steps(twins):
+    """Three SGD steps from the same weights on the same batches: the same trained weights, moving
+    statistics included, and the same outputs in training and inference mode, in the three frameworks."""
+    from companion.training import OptimizerConfig
+    name, weights, _ = twins
+    spec, rng = models.spec(name), np.random.default_rng(2)
+    options = SMALL_OPTIONS.get(name, {})
+    batches = [_inputs(spec, rng) for _ in range(3)]
+    X_test = _inputs(spec, rng)
+    reference = models.build(name, "torch", weights=weights, **options)
+    targets = [_targets(spec, models.predict(reference, X), rng) for X in batches]
+    results = {}
+    for fw in FRAMEWORKS:
+        model = models.build(name, fw, weights=weights, **options)
+        trainer = frameworks.backend(fw).Trainer(model, spec.task, OptimizerConfig("sgd", learning_rate=0.1))
+        for X, y in zip(batches, targets):
+            trainer.step(X, y)
+        results[fw] = (models.get_weights(model), models.predict(model, X_test),
+                       models.predict(model, X_test, training=True))
+    trained, inference, training = results["torch"]
+    moved = [i for i, (w, w0) in enumerate(zip(trained, weights)) if not np.array_equal(w, w0)]
+    assert len(moved) == len(weights), f"{name}: weight arrays {set(range(len(weights))) - set(moved)} did not move"
+    for fw in ("tf1", "keras"):
+        for i, (w, w_ref) in enumerate(zip(results[fw][0], trained)):
+            np.testing.assert_allclose(w, w_ref, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(w_ref).max()),
+                                       err_msg=f"{fw} weight array {i}")
+        for got, want, mode in ((results[fw][1], inference, "inference"), (results[fw][2], training, "training")):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max(), err_msg=f"{fw} {mode}")
 
 
 def test_gradients_do_not_change_the_model(twins):

@@ -51,7 +51,10 @@ class GraphModel:
             with self.graph.as_default():
                 before = set(v1.global_variables())
                 optimizer = make_optimizer(config)
-                with tf.control_dependencies(v1.get_collection(v1.GraphKeys.UPDATE_OPS)):
+                # The seed's idiom, `control_dependencies(UPDATE_OPS)`, marks the update ops themselves,
+                # which TF warns about once a session has run them: a new group op carries the mark.
+                updates = v1.get_collection(v1.GraphKeys.UPDATE_OPS)
+                with tf.control_dependencies([tf.group(*updates, name="update_ops")] if updates else []):
                     op = optimizer.minimize(self.loss, var_list=self.trainable_variables)
                 slots = [v for v in v1.global_variables() if v not in before]
                 self.session.run(v1.variables_initializer(slots))
