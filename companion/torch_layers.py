@@ -27,3 +27,20 @@ class BatchNorm1d(nn.BatchNorm1d):
             self.running_mean.lerp_(x.mean(dim=dims), m)
             self.running_var.lerp_(x.var(dim=dims, unbiased=False), m)
         return out
+
+
+class ConstantStatisticsBatchNorm1d(BatchNorm1d):
+    """A from-scratch batch normalization that takes the batch mean and variance under ``no_grad``.
+
+    The forward pass is the same as :class:`BatchNorm1d`'s; the backward pass treats μ and σ² as
+    constants, so dL/dx = γ · dL/dy / √(σ² + ε) lacks the two terms that flow through the batch
+    statistics. The course uses it to show what that mistake does; never train with it.
+    """
+
+    def forward(self, x):
+        if not self.training:
+            return super().forward(x)
+        with torch.no_grad():
+            mean, variance = x.mean(dim=0), x.var(dim=0, unbiased=False)
+            super().forward(x)                                   # updates the running statistics
+        return (x - mean) / torch.sqrt(variance + self.eps) * self.weight + self.bias

@@ -204,3 +204,15 @@ def test_a_checkpoint_of_the_seed_program_restores(tmp_path):
     for mode, training in (("inference", False), ("training", True)):
         np.testing.assert_allclose(models.predict(model, X_test, training=training), legacy[mode],
                                    rtol=1e-5, atol=1e-5, err_msg=mode)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_predicting_in_training_mode_leaves_the_moving_statistics(framework):
+    model = models.build("bn_after_mlp", framework, hidden=(8,))
+    before = models.get_weights(model)
+    X = np.random.default_rng(0).uniform(0, 1, (16, 28, 28)).astype(np.float32)
+    a = models.predict(model, X, training=True)
+    np.testing.assert_array_equal(a, models.predict(model, X, training=True))
+    for w, w0 in zip(models.get_weights(model), before):
+        np.testing.assert_array_equal(w, w0)
+    assert not np.allclose(a, models.predict(model, X))

@@ -126,7 +126,11 @@ def parameter_counts(model):
 
 
 def predict(model, X, training=False):
-    """The model's raw outputs (logits, or the regression output) on ``X`` as a float32 array."""
+    """The model's raw outputs (logits, or the regression output) on ``X`` as a float32 array.
+
+    ``training=True`` normalizes with the batch's statistics (batch normalization's training mode);
+    in every framework the moving statistics are left as they were.
+    """
     X = check_inputs(model, X)
     return np.asarray(backend(framework_of(model)).predict(model, X, training))
 

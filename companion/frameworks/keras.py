@@ -65,8 +65,12 @@ def parameter_counts(model):
 
 
 def predict(model, X, training=False):
-    """Raw outputs of ``model(X, training=training)``."""
-    return keras.ops.convert_to_numpy(model(X, training=training))
+    """Raw outputs of ``model(X, training=training)``; the moving statistics that a training-mode call
+    updates are restored: predicting never changes the model."""
+    if training:
+        with _restoring_statistics(model):
+            return keras.ops.convert_to_numpy(model(X, training=True))
+    return keras.ops.convert_to_numpy(model(X, training=False))
 
 
 def loss_fn(task):

@@ -89,9 +89,16 @@ def _device_of(model):
 
 @torch.no_grad()
 def predict(model, X, training=False):
-    """Raw outputs on ``X``; ``training`` picks ``model.train()`` or ``model.eval()`` for the call."""
+    """Raw outputs on ``X``; ``training`` picks ``model.train()`` or ``model.eval()`` for the call.
+
+    In training mode batch normalization uses the batch's statistics; its running statistics, which
+    such a forward pass updates, are restored afterwards: predicting never changes the model.
+    """
+    if training:
+        with _training_pass(model) as dev:
+            return model(_tensor(X, dev)).cpu().numpy()
     was_training = model.training
-    model.train(training)
+    model.eval()
     try:
         return model(_tensor(X, _device_of(model))).cpu().numpy()
     finally:
