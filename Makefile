@@ -80,6 +80,7 @@ test: setup browser sandbox
 
 bench: setup
 	COURSE_PROGRESS=0 $(PY) benchmarks/trainers.py
+	COURSE_PROGRESS=0 $(PY) benchmarks/batchnorm.py
 
 bench-chapters: setup
 	$(PY) benchmarks/chapters.py --size $(or $(SIZE),quick)

@@ -8,24 +8,25 @@ class BatchNorm1d(nn.BatchNorm1d):
     """``nn.BatchNorm1d`` whose running variance averages the *biased* batch variance, as Keras and TF1.
 
     PyTorch's own running variance averages ``n/(n − 1)`` times the batch variance (the unbiased
-    estimate); Keras and TF1 average the batch variance itself. In training mode this layer normalizes
-    with the batch statistics as ``nn.BatchNorm1d`` does and updates ``running = (1 − m) · running +
-    m · batch`` with the biased variance, so with ``momentum = 1 − keras_momentum`` and the same ``eps``
-    it keeps the moving statistics Keras keeps. Parameters, buffers, ``state_dict`` and inference are
-    those of ``nn.BatchNorm1d``.
+    estimate); Keras and TF1 average the batch variance itself. In training mode this layer runs
+    PyTorch's kernel (batch statistics, ``running = (1 − m) · running + m · batch``) on a copy of the
+    running variance, then keeps ``(n − 1)/n`` of what the kernel added to it: the update with the
+    biased variance, ``(n − 1)/n · updated + (1 − m)/n · running``. With ``momentum = 1 − keras_momentum`` and the same ``eps`` it keeps the moving
+    statistics Keras keeps. Parameters, buffers, ``state_dict`` and inference are those of
+    ``nn.BatchNorm1d``.
     """
 
     def forward(self, x):
         if not (self.training and self.track_running_stats):
             return super().forward(x)
         self._check_input_dim(x)
-        out = F.batch_norm(x, None, None, self.weight, self.bias, training=True, eps=self.eps)
-        with torch.no_grad():
-            self.num_batches_tracked += 1
-            m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
-            dims = [d for d in range(x.dim()) if d != 1]
-            self.running_mean.lerp_(x.mean(dim=dims), m)
-            self.running_var.lerp_(x.var(dim=dims, unbiased=False), m)
+        self.num_batches_tracked += 1
+        m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+        updated = self.running_var.clone()          # the kernel's copy (autograd keeps it: not in place)
+        out = F.batch_norm(x, self.running_mean, updated, self.weight, self.bias, True, m, self.eps)
+        n = x.numel() // x.shape[1]
+        with torch.no_grad():   # updated = (1 − m) running + m n/(n − 1) var, so this is (1 − m) running + m var
+            self.running_var.mul_((1 - m) / n).add_(updated, alpha=(n - 1) / n)
         return out
 
 
