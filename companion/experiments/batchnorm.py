@@ -368,3 +368,54 @@ def constant_statistics_training(seed, data, probe, steps, every, learning_rate=
             rows.append({"step": np.nan, "gradient": label, "accuracy": np.nan, "bias_norm": np.inf,
                          "kernel_norm": np.inf})
     return pd.DataFrame(rows).assign(seed=seed)
+
+
+def train_mode_evaluation(model, X, y, batch_sizes=(2_000, 8)):
+    """PyTorch's version of the bug: evaluating a BN network without ``model.eval()``.
+
+    On a trained PyTorch model: the accuracy on ``(X, y)`` in ``eval()`` mode, then in ``train()`` mode
+    in batches of each of ``batch_sizes`` (each image normalized with its batch's statistics). Each
+    train-mode pass runs as a forgotten ``eval()`` would, under ``no_grad``: it also overwrites the
+    running statistics with the evaluation data's; the largest change of a running mean is recorded, and
+    the model is restored after each pass. Returns a table: ``mode``, ``batch_size``, ``accuracy``,
+    ``running_mean_change``; and whether a batch of one image fails in train mode (PyTorch refuses to
+    normalize a single value per channel), as ``table.attrs["single_image_error"]``.
+    """
+    import pandas as pd
+    import torch
+
+    def accuracy(batch_size):
+        correct = 0
+        with torch.no_grad():
+            for first in range(0, len(X), batch_size):
+                logits = model(torch.tensor(X[first:first + batch_size]))
+                correct += int((logits.argmax(dim=1).numpy() == y[first:first + batch_size]).sum())
+        return correct / len(X)
+
+    saved = {name: b.clone() for name, b in model.named_buffers()}
+    means = [name for name in saved if name.endswith("running_mean")]
+
+    def restore():
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(saved[name])
+
+    model.eval()
+    rows = [{"mode": "eval()", "batch_size": 2_000, "accuracy": accuracy(2_000), "running_mean_change": 0.0}]
+    model.train()
+    for batch_size in batch_sizes:
+        rows.append({"mode": "train()", "batch_size": batch_size, "accuracy": accuracy(batch_size),
+                     "running_mean_change": max(float((b - saved[n]).abs().max())
+                                                for n, b in model.named_buffers() if n in means)})
+        restore()
+    try:
+        with torch.no_grad():
+            model(torch.tensor(X[:1]))
+        single = ""
+    except ValueError as error:
+        single = str(error)
+    restore()
+    model.eval()
+    table = pd.DataFrame(rows)
+    table.attrs["single_image_error"] = single
+    return table
