@@ -91,56 +91,23 @@ def test_momentum_conversions():
         batchnorm.layer_arguments("jax")
 
 
-def _layer_statistics(framework, batches, momentum, epsilon, course=True):
-    """The moving mean and variance of one batch-normalization layer after each training step."""
-    channels = batches.shape[-1]
-    if framework == "torch":
-        import torch
-        from companion.torch_layers import BatchNorm1d
-        cls = BatchNorm1d if course else torch.nn.BatchNorm1d
-        layer = cls(channels, **batchnorm.layer_arguments("torch", momentum, epsilon)).train()
-        out = []
-        for b in batches:
-            layer(torch.tensor(b))
-            out.append((layer.running_mean.numpy().copy(), layer.running_var.numpy().copy()))
-    elif framework == "keras":
-        import keras
-        layer = keras.layers.BatchNormalization(**batchnorm.layer_arguments("keras", momentum, epsilon))
-        out = []
-        for b in batches:
-            layer(b, training=True)
-            out.append((layer.moving_mean.numpy(), layer.moving_variance.numpy()))
-    else:
-        import tensorflow as tf
-        from companion.tf1.layers import batch_normalization
-        v1 = tf.compat.v1
-        with tf.Graph().as_default() as graph:
-            x = v1.placeholder(tf.float32, (None, channels))
-            batch_normalization(x, training=True, **batchnorm.layer_arguments("tf1", momentum, epsilon))
-            mean, variance = [v for v in v1.global_variables() if "moving" in v.name]
-            updates = v1.get_collection(v1.GraphKeys.UPDATE_OPS)
-            with v1.Session(graph=graph) as session:
-                session.run(v1.global_variables_initializer())
-                out = []
-                for b in batches:
-                    session.run(updates, {x: b})
-                    out.append(tuple(session.run([mean, variance])))
-    return np.array([m for m, _ in out]), np.array([v for _, v in out])
-
-
 @pytest.mark.parametrize("momentum", [0.9, 0.99])
 def test_moving_statistics_agree_step_by_step(momentum):
+    import torch
+    from companion.experiments.batchnorm import layer_moving_statistics
     rng = np.random.default_rng(4)
     batches = rng.normal(3.0, 2.0, size=(6, 10, 4)).astype(np.float32)
     means, variances = batchnorm.moving_statistics(batches, momentum)
     for framework in FRAMEWORKS:
-        m, v = _layer_statistics(framework, batches, momentum, 1e-3)
+        m, v = layer_moving_statistics(framework, batches, momentum, 1e-3)
         np.testing.assert_allclose(m, means, rtol=1e-5, atol=1e-6, err_msg=framework)
         np.testing.assert_allclose(v, variances, rtol=1e-5, atol=1e-6, err_msg=framework)
-    m, v = _layer_statistics("torch", batches, momentum, 1e-3, course=False)       # nn.BatchNorm1d
-    np.testing.assert_allclose(m, means, rtol=1e-5)
+    plain = torch.nn.BatchNorm1d(4, **batchnorm.layer_arguments("torch", momentum, 1e-3)).train()
+    for batch in batches:                                 # nn.BatchNorm1d: the unbiased variance
+        plain(torch.tensor(batch))
     _, unbiased = batchnorm.moving_statistics(batches, momentum, running_variance="unbiased")
-    np.testing.assert_allclose(v, unbiased, rtol=1e-5)
+    np.testing.assert_allclose(plain.running_mean.numpy(), means[-1], rtol=1e-5)
+    np.testing.assert_allclose(plain.running_var.numpy(), unbiased[-1], rtol=1e-5)
     assert np.all(unbiased > variances)
 
 

@@ -30,6 +30,12 @@ class GraphModel:
             self.trainable_variables = v1.trainable_variables()
             self.y, self.loss, self.n_correct = _loss_ops(self.output, task)
             self.gradients = tf.gradients(self.loss, self.trainable_variables)
+            # The seed's idiom, minimize() under control_dependencies(UPDATE_OPS), done once here: the
+            # gradients that train ops apply wait for the moving-statistics updates. (Built before the
+            # session first runs the graph: control_dependencies marks its inputs with an attribute, and
+            # TF 2.21 warns about any op changed after a session has run the graph.)
+            with tf.control_dependencies(v1.get_collection(v1.GraphKeys.UPDATE_OPS)):
+                self._gradients_after_updates = [None if g is None else tf.identity(g) for g in self.gradients]
             self._values = [v1.placeholder(v.dtype.base_dtype, v.shape) for v in self.variables]
             self._assign = tf.group(*[v.assign(p) for v, p in zip(self.variables, self._values)])
             init = v1.global_variables_initializer()
@@ -45,17 +51,14 @@ class GraphModel:
         return feed
 
     def train_op(self, config):
-        """The training op of optimizer ``config``: ``minimize`` after the ``UPDATE_OPS``, built once."""
+        """The training op of optimizer ``config``, built once: ``apply_gradients`` of the gradients that
+        wait for the ``UPDATE_OPS``, which is what ``minimize`` under ``control_dependencies`` does."""
         key = tuple(sorted(vars(config).items()))
         if key not in self._train_ops:
             with self.graph.as_default():
                 before = set(v1.global_variables())
                 optimizer = make_optimizer(config)
-                # The seed's idiom, `control_dependencies(UPDATE_OPS)`, marks the update ops themselves,
-                # which TF warns about once a session has run them: a new group op carries the mark.
-                updates = v1.get_collection(v1.GraphKeys.UPDATE_OPS)
-                with tf.control_dependencies([tf.group(*updates, name="update_ops")] if updates else []):
-                    op = optimizer.minimize(self.loss, var_list=self.trainable_variables)
+                op = optimizer.apply_gradients(zip(self._gradients_after_updates, self.trainable_variables))
                 slots = [v for v in v1.global_variables() if v not in before]
                 self.session.run(v1.variables_initializer(slots))
             self._train_ops[key] = op
