@@ -240,7 +240,7 @@ def batch_norm_backward(dy, cache):
     """
     dy = np.asarray(dy, dtype=np.float64)
     x, mean, variance, x_hat = cache["x"], cache["mean"], cache["variance"], cache["x_hat"]
-    n, inv_std = len(x), 1 / np.sqrt(cache["variance"] + cache["epsilon"])
+    n, inv_std = len(x), 1 / np.sqrt(variance + cache["epsilon"])
     dbeta = dy.sum(axis=0)
     dgamma = (dy * x_hat).sum(axis=0)
     dx_hat = dy * cache["gamma"]

@@ -5,7 +5,6 @@ A TF1 model of the course is a *graph function* ``f(X, training, **options) -> o
 own (TF2 behaviour stays on for the rest of the process, so Keras still works beside it), adds the loss,
 and holds the session.
 """
-import numpy as np
 import tensorflow as tf
 
 v1 = tf.compat.v1
