@@ -6,13 +6,14 @@ time a model of that framework is built or trained. The public entry points:
 - :mod:`companion.data`: Fashion-MNIST (and MNIST) from local files, with clear errors.
 - :mod:`companion.sizes`: the quick (CI) and full (book) sizes, picked by ``COURSE_SIZE``.
 - :mod:`companion.models`: the registry of the course's models, each in TF1 style, Keras and PyTorch.
-- :func:`companion.train`: one trainer signature and one history table for all three frameworks.
+- :func:`companion.train`: one trainer signature and one history table for all three frameworks;
+  :class:`companion.Clip` its gradient clipping.
 - :mod:`companion.tf1`: ``dense`` and ``batch_normalization`` with TF1 semantics for TensorFlow 2.21.
 """
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["data", "sizes", "models", "reference", "frameworks", "tf1", "train", "gradients"]
+__all__ = ["data", "sizes", "models", "reference", "frameworks", "tf1", "train", "gradients", "Clip"]
 
 _LAZY = {"activations", "book", "data", "diagnostics", "experiments", "frameworks", "initializers",
          "instructors", "models", "reference", "registry", "sizes", "tf1", "training"}
@@ -38,6 +39,9 @@ def gradients(model, X, y):
 
 
 def __getattr__(name):
+    if name == "Clip":
+        from .training import Clip
+        return Clip
     if name in _LAZY:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'companion' has no attribute {name!r}")

@@ -5,19 +5,20 @@ The frameworks share names but not always distributions: Keras' ``he_normal`` is
 PyTorch's ``kaiming_normal_`` is an untruncated normal. Each name below means one distribution,
 built with each framework's own tools:
 
-=================  ======================================  ===================================
-name               distribution of W (fan_in n, fan_out m)  variance
-=================  ======================================  ===================================
-``standard``       U(±1/√n)  (PyTorch's ``nn.Linear``)      1/(3n)
-``glorot_uniform`` U(±√(6/(n+m)))                           2/(n+m)
-``glorot_sigmoid`` U(±4√(6/(n+m))) (4 × Glorot's bound)       32/(n+m)
-``glorot_normal``  truncated normal, Keras style            2/(n+m)
-``he_uniform``     U(±√(6/n))                               2/n
-``he_normal``      truncated normal, Keras style            2/n
-``lecun_normal``   truncated normal, Keras style            1/n
-``normal``         N(0, 1)                                  1
-``normal_<std>``   N(0, std²), e.g. ``normal_0.01``          std²
-=================  ======================================  ===================================
+=========================  ==========================================  ========
+name                       distribution of W (fan_in n, fan_out m)     variance
+=========================  ==========================================  ========
+``standard``               U(±1/√n) (PyTorch's ``nn.Linear``)          1/(3n)
+``glorot_uniform``         U(±√(6/(n+m)))                              2/(n+m)
+``glorot_sigmoid``         U(±4√(6/(n+m))) (4 × Glorot's bound)        32/(n+m)
+``glorot_normal``          truncated normal, Keras style               2/(n+m)
+``he_uniform``             U(±√(6/n))                                  2/n
+``he_normal``              truncated normal, Keras style               2/n
+``lecun_normal``           truncated normal, Keras style               1/n
+``normal_4_over_fan_in``   N(0, 4/n), untruncated (twice He's std)     4/n
+``normal``                 N(0, 1)                                     1
+``normal_<std>``           N(0, std²), e.g. ``normal_0.01``            std²
+=========================  ==========================================  ========
 
 Biases always start at zero.
 """
@@ -34,6 +35,8 @@ SCHEMES = {
     "he_uniform": (2.0, "fan_in", "uniform"),
     "he_normal": (2.0, "fan_in", "truncated_normal"),
     "lecun_normal": (1.0, "fan_in", "truncated_normal"),
+    # too large on purpose: the clipping chapter's exploding tanh network
+    "normal_4_over_fan_in": (4.0, "fan_in", "untruncated_normal"),
     "normal": None,
 }
 TRUNCATED_NORMAL_STD = 0.87962566103423978  # std of a unit normal cut at ±2
@@ -98,6 +101,8 @@ def torch(name):
         std = math.sqrt(variance(name, fan_in, fan_out))
         if distribution == "uniform":
             return nn.init.uniform_(weight, -math.sqrt(3) * std, math.sqrt(3) * std)
+        if distribution == "untruncated_normal":
+            return nn.init.normal_(weight, 0.0, std)
         std /= TRUNCATED_NORMAL_STD
         return nn.init.trunc_normal_(weight, 0.0, std, -2 * std, 2 * std)
 

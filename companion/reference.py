@@ -274,3 +274,68 @@ def batch_norm_inference(x, gamma, beta, moving_mean, moving_variance, epsilon):
     """Batch normalization in inference mode: the moving statistics instead of the batch's, float64."""
     x = np.asarray(x, dtype=np.float64)
     return gamma * (x - moving_mean) / np.sqrt(np.asarray(moving_variance, np.float64) + epsilon) + beta
+
+
+# --- gradient clipping (the clipping chapter) -------------------------------------------------------
+
+def _as_list(gradients):
+    return [np.asarray(g, dtype=np.float64) for g in gradients]
+
+
+def clip_by_value(gradients, threshold):
+    """Each element of each gradient clipped to ``[-threshold, threshold]``: the direction can change."""
+    return [np.clip(g, -threshold, threshold) for g in _as_list(gradients)]
+
+
+def clip_by_norm(gradients, threshold):
+    """Each gradient tensor on its own rescaled to norm ``threshold`` if its norm is above it
+    (``tf.clip_by_norm`` per tensor, Keras' ``clipnorm``): each tensor keeps its direction."""
+    out = []
+    for g in _as_list(gradients):
+        norm = np.sqrt(np.sum(g * g))
+        out.append(g * threshold / norm if norm > threshold else g)
+    return out
+
+
+def global_norm(gradients):
+    """The norm of all the gradients' elements taken together, ``sqrt(sum_k ||g_k||²)``."""
+    return float(np.sqrt(sum(np.sum(g * g) for g in _as_list(gradients))))
+
+
+def clip_by_global_norm(gradients, threshold):
+    """``(clipped, norm)``: every gradient scaled by ``threshold / norm`` when the global ``norm`` is above
+    ``threshold`` (``tf.clip_by_global_norm``, Keras' ``global_clipnorm``, PyTorch's ``clip_grad_norm_``
+    but for its 1e-6): the whole update keeps its direction."""
+    grads, norm = _as_list(gradients), global_norm(gradients)
+    scale = threshold / norm if norm > threshold else 1.0
+    return [g * scale for g in grads], norm
+
+
+def cosine_similarity(a, b):
+    """The cosine of the angle between two gradients (lists of arrays taken as one vector each)."""
+    a = np.concatenate([g.ravel() for g in _as_list(a)])
+    b = np.concatenate([g.ravel() for g in _as_list(b)])
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+# --- Pascanu, Mikolov & Bengio's one-unit recurrent network ---------------------------------------
+
+def one_unit_rnn(w, b, x0=0.5, steps=50, target=0.7):
+    """``(loss, dloss/dw, dloss/db)`` of ``x_t = w σ(x_{t−1}) + b`` with loss ``(σ(x_T) − target)²``.
+
+    ``w`` and ``b`` may be arrays of one shape (a grid, or many starting points): everything is
+    computed elementwise, by backpropagation through time written out, in float64.
+    """
+    w, b = np.broadcast_arrays(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    xs = [np.full(w.shape, float(x0))]
+    for _ in range(steps):
+        xs.append(w * sigmoid(xs[-1]) + b)
+    s = sigmoid(xs[-1])
+    loss = (s - target) ** 2
+    dx = 2 * (s - target) * s * (1 - s)           # dloss/dx_T
+    dw, db = np.zeros(w.shape), np.zeros(w.shape)
+    for t in range(steps, 0, -1):                 # x_t = w σ(x_{t-1}) + b
+        dw += dx * sigmoid(xs[t - 1])
+        db += dx
+        dx = dx * w * sigmoid_prime(xs[t - 1])
+    return loss, dw, db

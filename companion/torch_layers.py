@@ -45,3 +45,21 @@ class ConstantStatisticsBatchNorm1d(BatchNorm1d):
             mean, variance = x.mean(dim=0), x.var(dim=0, unbiased=False)
             super().forward(x)                                   # updates the running statistics
         return (x - mean) / torch.sqrt(variance + self.eps) * self.weight + self.bias
+
+
+class OneUnitRecurrence(nn.Module):
+    """Pascanu et al.'s one-unit recurrent network: ``x_t = w σ(x_{t−1}) + b`` for ``steps`` steps from
+    the input ``x_0``; the output is ``σ(x_T)``. ``w`` and ``b`` are scalar parameters."""
+
+    NEUTRAL_ORDER = ("w", "b")     # the neutral weight format's order (companion.frameworks)
+
+    def __init__(self, steps=50, w=1.0, b=0.0):
+        super().__init__()
+        self.steps = steps
+        self.w = nn.Parameter(torch.tensor(float(w)))
+        self.b = nn.Parameter(torch.tensor(float(b)))
+
+    def forward(self, x):
+        for _ in range(self.steps):
+            x = self.w * torch.sigmoid(x) + self.b
+        return torch.sigmoid(x)

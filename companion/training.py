@@ -16,7 +16,45 @@ from . import frameworks
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite: the message names the epoch and step."""
+    """The loss became NaN or infinite: the message names the epoch, the step and, when gradient norms
+    are recorded, the largest one seen."""
+
+
+CLIP_KINDS = ("value", "norm", "global_norm")
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Gradient clipping between the gradients and the update, the same in the three frameworks.
+
+    - ``"value"``: every element clipped to ``[-threshold, threshold]`` (``tf.clip_by_value``, Keras'
+      ``clipvalue``, PyTorch's ``clip_grad_value_``); the direction of the update can change.
+    - ``"norm"``: each gradient tensor rescaled on its own to norm ``threshold`` when its norm is above
+      it (``tf.clip_by_norm`` per tensor, Keras' ``clipnorm``, ``clip_grad_norm_`` on each parameter).
+    - ``"global_norm"``: all the gradients rescaled together by ``threshold / norm`` when their global
+      norm is above it (``tf.clip_by_global_norm``, Keras' ``global_clipnorm``, ``clip_grad_norm_``);
+      the update keeps its direction.
+    """
+    kind: str
+    threshold: float
+
+    def __post_init__(self):
+        if self.kind not in CLIP_KINDS:
+            raise ValueError(f"clip kind must be one of {CLIP_KINDS}, not {self.kind!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float, np.floating)) \
+                or not math.isfinite(self.threshold) or self.threshold <= 0:
+            raise ValueError(f"clip threshold must be a positive finite number, not {self.threshold!r}")
+        object.__setattr__(self, "threshold", float(self.threshold))
+
+
+def as_clip(clip):
+    """``None``, a :class:`Clip` or a pair ``(kind, threshold)`` as a :class:`Clip` (or None)."""
+    if clip is None or isinstance(clip, Clip):
+        return clip
+    if isinstance(clip, (tuple, list)) and len(clip) == 2:
+        return Clip(*clip)
+    raise ValueError(f"clip must be None, a companion.Clip or a pair (kind, threshold) such as "
+                     f"('global_norm', 1.0), not {clip!r}")
 
 
 @dataclass(frozen=True)
@@ -48,7 +86,8 @@ def progress_enabled(progress=None):
 
 
 def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rate=0.01, momentum=0.0,
-          seed=0, steps=None, callback=None, callback_every=1, task=None, progress=None):
+          seed=0, steps=None, callback=None, callback_every=1, task=None, progress=None, clip=None,
+          record_gradient_norm=None):
     """Train ``model`` with minibatch gradient descent and return the history, one row per epoch.
 
     - ``data``: ``((X_train, y_train), (X_valid, y_valid), ...)`` as :mod:`companion.data` returns it
@@ -58,23 +97,31 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
     - ``steps``: stop after this many updates in all (the last epoch may be partial); with
       ``epochs=None``, as many epochs as those steps need.
     - ``callback(step, model)``: called after every ``callback_every``-th update (for measurements).
+    - ``clip``: gradient clipping, a :class:`Clip` or a pair such as ``("global_norm", 1.0)``.
+    - ``record_gradient_norm``: record the global gradient norm of every step (before clipping); on
+      by default when ``clip`` is given, off otherwise (it costs a few percent of a small step).
 
     The table's columns are ``loss`` and ``accuracy`` (means over the epoch's batches, in training
     mode), ``val_loss`` and ``val_accuracy`` (inference mode, at the end of the epoch), ``steps`` and
     ``seconds``; regression models have no accuracy columns. ``history.attrs["step_loss"]`` holds the
-    training loss of every update (a tuple). A NaN or infinite loss raises :class:`TrainingDiverged`.
+    training loss of every update (a tuple); with gradient norms recorded, ``step_gradient_norm``
+    holds the global norm of every update's gradients before clipping and, with ``clip``,
+    ``step_clipped`` whether clipping changed them. A NaN or infinite loss raises
+    :class:`TrainingDiverged`.
     """
     import pandas as pd
 
     _check_counts(epochs=epochs, batch_size=batch_size, steps=steps, callback_every=callback_every)
     config = optimizer if isinstance(optimizer, OptimizerConfig) else OptimizerConfig(
         optimizer, learning_rate, momentum)
+    clip = as_clip(clip)
+    record = clip is not None if record_gradient_norm is None else bool(record_gradient_norm)
     framework = frameworks.framework_of(model)
     task = frameworks.task_of(model, task)
     (X, y), validation = _splits(data, model, task)
     backend = frameworks.backend(framework)
     backend.seed(seed)
-    trainer = backend.Trainer(model, task, config)
+    trainer = backend.Trainer(model, task, config, clip=clip, record_norm=record)
     rng = np.random.default_rng(seed)
     batches_per_epoch = math.ceil(len(X) / batch_size)
     if epochs is None:
@@ -82,21 +129,21 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
             raise ValueError("give the number of epochs, of steps, or both")
         epochs = math.ceil(steps / batches_per_epoch)
     total = min(epochs * batches_per_epoch, steps or epochs * batches_per_epoch)
-    rows, step, step_losses = [], 0, []
+    rows, step, step_losses, step_norms, step_clipped = [], 0, [], [], []
     with _progress_bar(total, framework, progress) as bar:
         for epoch in range(1, epochs + 1):
             start, order = time.perf_counter(), rng.permutation(len(X))
             loss_sum = correct_sum = seen = 0
             for first in range(0, len(X), batch_size):
                 batch = order[first:first + batch_size]
-                loss, correct = trainer.step(X[batch], y[batch])
+                loss, correct, norm, was_clipped = trainer.step(X[batch], y[batch])
                 step += 1
                 step_losses.append(loss)
+                step_norms.append(norm)
+                step_clipped.append(was_clipped)
                 if not math.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"the training loss became {loss} at epoch {epoch}, step {step} "
-                        f"({framework}, {config.name}, learning rate {config.learning_rate}): lower "
-                        f"the learning rate, clip the gradients or check the initialization")
+                    raise TrainingDiverged(_diverged_message(loss, epoch, step, framework, config, clip,
+                                                             step_norms if record else None))
                 loss_sum, correct_sum, seen = loss_sum + loss * len(batch), correct_sum + correct, \
                     seen + len(batch)
                 bar.update(1)
@@ -115,9 +162,28 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
                 break
     history = pd.DataFrame(rows).set_index("epoch")
     history.attrs["step_loss"] = tuple(step_losses)  # a tuple: pandas compares and copies attrs
+    if record:
+        history.attrs["step_gradient_norm"] = tuple(step_norms)
+    if clip is not None:
+        history.attrs["step_clipped"] = tuple(step_clipped)
+        history.attrs["clip"] = (clip.kind, clip.threshold)
     if task != "classification":
         history = history.drop(columns=[c for c in ("accuracy", "val_accuracy") if c in history])
     return history
+
+
+def _diverged_message(loss, epoch, step, framework, config, clip, norms):
+    """What :class:`TrainingDiverged` says: where, with what, the largest gradient norm, what to do."""
+    seen = [n for n in (norms or ()) if math.isfinite(n)]
+    largest = (f"; the largest gradient norm seen was {max(seen):.3g}" if seen else
+               "; the gradient norm was not finite from the first step" if norms else
+               " (train with record_gradient_norm=True to see the gradient norms)")
+    advice = ("lower the learning rate or the clip threshold, or check the initialization" if clip else
+              "lower the learning rate, clip the gradients (clip=('global_norm', 1.0)) or check the "
+              "initialization")
+    return (f"the training loss became {loss} at epoch {epoch}, step {step} ({framework}, {config.name}, "
+            f"learning rate {config.learning_rate}{f', clip {clip.kind} {clip.threshold}' if clip else ''})"
+            f"{largest}: {advice}")
 
 
 def _evaluate(trainer, X, y, batch_size=2_000):

@@ -12,7 +12,8 @@ from companion.registry import FRAMEWORKS
 SMALL_OPTIONS = {"mlp": {"hidden": (32, 16)}, "leaky_relu_mlp": {"hidden": (32, 16)},
                  "dying_relu_mlp": {"hidden": (32, 16)}, "deep_selu_mlp": {"hidden": (16,) * 6},
                  "bn_after_mlp": {"hidden": (32, 16)}, "bn_before_mlp": {"hidden": (32, 16)},
-                 "bn_elu_mlp": {"hidden": (32, 16)}}
+                 "bn_elu_mlp": {"hidden": (32, 16)}, "clipping_relu_mlp": {"hidden": (32, 16, 16)},
+                 "exploding_tanh_mlp": {"hidden": (32,) * 4}}
 
 
 def _inputs(spec, rng, n=16):

@@ -187,3 +187,22 @@ def batch_norm_gradients(x, gamma, beta, dy, framework, epsilon=1e-3):
         raise ValueError(f"gamma and beta need shape ({x.shape[1]},) and dy the shape of x {x.shape}; got "
                          f"{gamma.shape}, {beta.shape}, {dy.shape}")
     return tuple(np.asarray(a) for a in backend(framework).batch_norm_gradients(x, gamma, beta, dy, epsilon))
+
+
+def clip_gradients(gradients, clip, framework):
+    """``(clipped, norm)``: ``gradients`` (a list of arrays) clipped by ``framework``'s own tools.
+
+    ``clip`` is a :class:`companion.training.Clip` or a pair such as ``("norm", 1.0)``. TF1:
+    ``tf.clip_by_value``, ``tf.clip_by_norm`` per tensor, ``tf.clip_by_global_norm``; Keras: what SGD with
+    ``clipvalue``, ``clipnorm`` or ``global_clipnorm`` applies; PyTorch: ``clip_grad_value_`` and
+    ``clip_grad_norm_`` (on each parameter for ``"norm"``). ``norm`` is what the function returns beside
+    the gradients: the global norm of ``tf.clip_by_global_norm`` and ``clip_grad_norm_``, the list of
+    per-parameter norms of ``clip_grad_norm_`` called on each, otherwise None.
+    """
+    from ..training import as_clip
+    clip = as_clip(clip)
+    if clip is None:
+        raise ValueError("give a clip such as ('global_norm', 1.0)")
+    gradients = [np.asarray(g, dtype=np.float32) for g in gradients]
+    clipped, norm = backend(framework).clip_arrays(gradients, clip)
+    return [np.asarray(g, dtype=np.float32) for g in clipped], norm

@@ -10,6 +10,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from . import tf1  # noqa: E402  (TensorFlow's clipping ops, shared with the TF1 backend)
+
 
 class _ExpectedRetracing(logging.Filter):
     """Each model the course trains compiles its own step function, so TensorFlow's warning that
@@ -100,12 +102,17 @@ def loss_and_gradients(model, X, y, task):
     return float(loss), [by_path[w.path].numpy() for w in model.weights if w.path in by_path]
 
 
-def make_optimizer(config):
-    """The Keras optimizer of ``config``, every hyperparameter explicit (Adam's epsilon defaults differ)."""
+CLIP_ARGUMENTS = {"value": "clipvalue", "norm": "clipnorm", "global_norm": "global_clipnorm"}
+
+
+def make_optimizer(config, clip=None):
+    """The Keras optimizer of ``config``, every hyperparameter explicit (Adam's epsilon defaults differ),
+    clipping with the optimizer's own ``clipvalue``, ``clipnorm`` (per variable) or ``global_clipnorm``."""
+    clipping = {CLIP_ARGUMENTS[clip.kind]: clip.threshold} if clip else {}
     if config.name == "adam":
         return keras.optimizers.Adam(learning_rate=config.learning_rate, beta_1=config.beta_1,
-                                     beta_2=config.beta_2, epsilon=config.epsilon)
-    return keras.optimizers.SGD(learning_rate=config.learning_rate, momentum=config.momentum)
+                                     beta_2=config.beta_2, epsilon=config.epsilon, **clipping)
+    return keras.optimizers.SGD(learning_rate=config.learning_rate, momentum=config.momentum, **clipping)
 
 
 class Trainer:
@@ -118,10 +125,10 @@ class Trainer:
     optimizer, the loss and the metric that ``evaluate`` uses.
     """
 
-    def __init__(self, model, task, config):
-        self.model, self.task = model, task
+    def __init__(self, model, task, config, clip=None, record_norm=False):
+        self.model, self.task, self.clip, self.record_norm = model, task, clip, record_norm
         metrics = ["accuracy"] if task == "classification" else []
-        model.compile(optimizer=make_optimizer(config), loss=loss_fn(task), metrics=metrics,
+        model.compile(optimizer=make_optimizer(config, clip), loss=loss_fn(task), metrics=metrics,
                       jit_compile=False)
         model.optimizer.build(model.trainable_variables)
         self._step = tf.function(self._train_step, reduce_retracing=True)
@@ -134,16 +141,23 @@ class Trainer:
             if model.losses:
                 loss = loss + tf.add_n(model.losses)
         grads = tape.gradient(loss, model.trainable_variables)
+        if self.record_norm:                       # measured before the optimizer clips them
+            norm = tf.linalg.global_norm(grads)
+            clipped = tf1.clip_gradients(grads, self.clip, norm)[1]
+        else:
+            norm, clipped = tf.constant(float("nan")), tf.constant(False)
         model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
         if self.task != "classification":
-            return loss, tf.constant(-1, tf.int64)
+            return loss, tf.constant(-1, tf.int64), norm, clipped
         predicted = tf.argmax(out, axis=-1, output_type=tf.int64)
-        return loss, tf.reduce_sum(tf.cast(tf.equal(predicted, tf.cast(y, tf.int64)), tf.int64))
+        correct = tf.reduce_sum(tf.cast(tf.equal(predicted, tf.cast(y, tf.int64)), tf.int64))
+        return loss, correct, norm, clipped
 
     def step(self, X, y):
-        """One update on a batch; returns (mean loss, number of correct predictions or nan)."""
-        loss, correct = self._step(X, y)
-        return float(loss), (float(correct) if self.task == "classification" else float("nan"))
+        """One update on a batch: (mean loss, number correct or nan, gradient norm or nan, clipped)."""
+        loss, correct, norm, clipped = self._step(X, y)
+        return (float(loss), (float(correct) if self.task == "classification" else float("nan")),
+                float(norm), bool(clipped))
 
     def evaluate(self, X, y):
         """(mean loss, n correct or nan) in inference mode."""
@@ -197,6 +211,16 @@ def activation_values(name, z, alpha):
     from companion import activations
     layer = activations.keras_layer(name, alpha, dtype=np.dtype(z.dtype).name)
     return keras.ops.convert_to_numpy(layer(tf.constant(z)))
+
+
+def clip_arrays(gradients, clip):
+    """``(clipped, None)``: what a Keras optimizer with ``clipvalue``, ``clipnorm`` or ``global_clipnorm``
+    applies, read off SGD with learning rate 1 on variables that start at zero (Keras returns no norm)."""
+    variables = [keras.Variable(np.zeros_like(g)) for g in gradients]
+    from companion.training import OptimizerConfig
+    optimizer = make_optimizer(OptimizerConfig("sgd", 1.0), clip)
+    optimizer.apply_gradients(zip([tf.constant(g) for g in gradients], variables))
+    return [-v.numpy() for v in variables], None
 
 
 def batch_norm_gradients(x, gamma, beta, dy, epsilon):

@@ -49,18 +49,25 @@ class GraphModel:
             feed[self.y] = y
         return feed
 
-    def train_op(self, config):
-        """The training op of optimizer ``config``, built once: ``apply_gradients`` of the gradients that
-        wait for the ``UPDATE_OPS``, which is what ``minimize`` under ``control_dependencies`` does."""
-        key = tuple(sorted(vars(config).items()))
+    def train_op(self, config, clip=None):
+        """``(train_op, gradient_norm, clipped)`` of optimizer ``config``, built once.
+
+        The seed program's idiom: the gradients (which wait for the ``UPDATE_OPS``, as ``minimize`` under
+        ``control_dependencies`` does), clipped by ``clip`` if given, then ``apply_gradients``.
+        ``gradient_norm`` is their global norm before clipping; ``clipped`` whether clipping changed them.
+        """
+        key = (tuple(sorted(vars(config).items())), clip)
         if key not in self._train_ops:
             with self.graph.as_default():
                 before = set(v1.global_variables())
                 optimizer = make_optimizer(config)
-                op = optimizer.apply_gradients(zip(self._gradients_after_updates, self.trainable_variables))
+                grads = self._gradients_after_updates
+                norm = tf.linalg.global_norm(grads)
+                grads, clipped = clip_gradients(grads, clip, norm)
+                op = optimizer.apply_gradients(zip(grads, self.trainable_variables))
                 slots = [v for v in v1.global_variables() if v not in before]
                 self.session.run(v1.variables_initializer(slots))
-            self._train_ops[key] = op
+            self._train_ops[key] = (op, norm, clipped)
         return self._train_ops[key]
 
     def close(self):
@@ -85,6 +92,23 @@ def _loss_ops(output, task):
         loss = tf.reduce_mean(tf.square(output - y))
         n_correct = tf.constant(float("nan"))
     return y, tf.identity(loss, name="loss"), n_correct
+
+
+def clip_gradients(grads, clip, norm=None):
+    """``(clipped gradients, was any clipped)`` with TensorFlow's clipping ops: ``tf.clip_by_value``,
+    ``tf.clip_by_norm`` on each tensor, or ``tf.clip_by_global_norm``. ``clip`` None leaves them."""
+    if clip is None:
+        return grads, tf.constant(False)
+    t = clip.threshold
+    if clip.kind == "value":
+        return ([tf.clip_by_value(g, -t, t) for g in grads],
+                tf.reduce_any(tf.stack([tf.reduce_any(tf.abs(g) > t) for g in grads])))
+    if clip.kind == "norm":
+        return ([tf.clip_by_norm(g, t) for g in grads],
+                tf.reduce_any(tf.stack([tf.norm(g) > t for g in grads])))
+    norm = tf.linalg.global_norm(grads) if norm is None else norm
+    clipped, _ = tf.clip_by_global_norm(grads, t, use_norm=norm)
+    return clipped, norm > t
 
 
 def make_optimizer(config):
@@ -150,17 +174,19 @@ def loss_and_gradients(model, X, y, task):
 class Trainer:
     """The TF1 training step: ``session.run([train_op, loss], feed_dict=...)``, ``UPDATE_OPS`` included."""
 
-    def __init__(self, model, task, config):
+    def __init__(self, model, task, config, clip=None, record_norm=False):
         if task != model.task:
             raise ValueError(f"this TF1 graph was built for {model.task}, not {task}")
-        self.model, self.train_op = model, model.train_op(config)
+        self.model = model
+        train_op, norm, clipped = model.train_op(config, clip)
+        self._fetches = [train_op, model.loss, model.n_correct] + ([norm, clipped] if record_norm else [])
 
     def step(self, X, y):
-        """One update on a batch; returns (mean loss, number of correct predictions or nan)."""
+        """One update on a batch: (mean loss, number correct or nan, gradient norm or nan, clipped)."""
         m = self.model
-        _, loss, correct = m.session.run([self.train_op, m.loss, m.n_correct],
-                                         feed_dict=m.feed(X, y, training=True))
-        return float(loss), float(correct)
+        values = m.session.run(self._fetches, feed_dict=m.feed(X, y, training=True))
+        norm, clipped = values[3:] if len(values) > 3 else (float("nan"), False)
+        return float(values[1]), float(values[2]), float(norm), bool(clipped)
 
     def evaluate(self, X, y):
         """(mean loss, n correct or nan) with moving statistics (``training`` False)."""
@@ -225,6 +251,18 @@ def _run_activation(name, z, alpha, derivative):
         with v1.Session(graph=graph) as session:
             session.run(v1.global_variables_initializer())
             return session.run(out, {x: z})
+
+
+def clip_arrays(gradients, clip):
+    """``(clipped, norm)``: ``gradients`` (float32 arrays) clipped by TensorFlow's ops in a graph; the
+    norm is what ``tf.clip_by_global_norm`` returns beside them (None for the other kinds)."""
+    with tf.Graph().as_default(), v1.Session() as session:
+        grads = [tf.constant(g) for g in gradients]
+        if clip.kind == "global_norm":
+            clipped, norm = tf.clip_by_global_norm(grads, clip.threshold)
+            values, norm = session.run([clipped, norm])
+            return values, float(norm)
+        return session.run(clip_gradients(grads, clip)[0]), None
 
 
 def batch_norm_gradients(x, gamma, beta, dy, epsilon):

@@ -45,6 +45,9 @@ def _neutral_tensors(model):
             yield module.running_var, False, False
         elif isinstance(module, nn.PReLU):
             yield module.weight, False, True
+        elif hasattr(module, "NEUTRAL_ORDER"):       # a course layer that names its weights' order
+            for name in module.NEUTRAL_ORDER:
+                yield getattr(module, name), False, True
         elif any(True for _ in module.parameters(recurse=False)):
             raise TypeError(f"{type(module).__name__} has weights that the neutral format does not "
                             f"know yet: add it to companion.frameworks.torch._neutral_tensors")
@@ -60,7 +63,7 @@ def get_weights(model):
 def set_weights(model, weights):
     """Copy a neutral weight list into ``model``."""
     for (t, transposed, _), w in zip(list(_neutral_tensors(model)), weights):
-        value = torch.from_numpy(np.ascontiguousarray(w.T if transposed else w))
+        value = torch.from_numpy(np.array(w.T if transposed else w, order="C"))  # keeps 0-d arrays 0-d
         t.copy_(value.to(t.device, t.dtype))
 
 
@@ -157,22 +160,25 @@ def make_optimizer(model, config):
 class Trainer:
     """The PyTorch training step: ``zero_grad``, forward, ``backward``, ``step``, on the trainer's device."""
 
-    def __init__(self, model, task, config):
+    def __init__(self, model, task, config, clip=None, record_norm=False):
         self.model, self.task = model.to(device()), task
         self.device = device()
         self.loss_fn = loss_fn(task)
         self.optimizer = make_optimizer(model, config)
+        self.clip, self.record_norm = clip, record_norm
+        self.parameters = [p for p in model.parameters() if p.requires_grad]
 
     def step(self, X, y):
-        """One update on a batch; returns (mean loss, number of correct predictions or nan)."""
+        """One update on a batch: (mean loss, number correct or nan, gradient norm or nan, clipped)."""
         self.model.train()
         X, y = _tensor(X, self.device), _targets(y, self.task, self.device)
         self.optimizer.zero_grad()
         out = self.model(X)
         loss = self.loss_fn(out, y)
         loss.backward()
+        norm, clipped = clip_gradients(self.parameters, self.clip, self.record_norm)
         self.optimizer.step()
-        return loss.item(), _n_correct(out, y, self.task)
+        return loss.item(), _n_correct(out, y, self.task), norm, clipped
 
     @torch.no_grad()
     def evaluate(self, X, y):
@@ -181,6 +187,43 @@ class Trainer:
         X, y = _tensor(X, self.device), _targets(y, self.task, self.device)
         out = self.model(X)
         return self.loss_fn(out, y).item(), _n_correct(out, y, self.task)
+
+
+def clip_gradients(parameters, clip, record_norm=True):
+    """Clip the parameters' ``.grad`` in place between ``backward`` and ``step``: ``clip_grad_value_``,
+    ``clip_grad_norm_`` on each parameter, or ``clip_grad_norm_`` on all of them (whose scale is
+    ``threshold / (norm + 1e-6)``). Returns (global norm before clipping or nan, was any clipped)."""
+    if clip is None and not record_norm:
+        return float("nan"), False
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if clip is not None and clip.kind == "global_norm":
+        norm = nn.utils.clip_grad_norm_(parameters, clip.threshold).item()
+        return norm, norm > clip.threshold
+    norm = nn.utils.get_total_norm(grads).item() if record_norm else float("nan")
+    if clip is None:
+        return norm, False
+    if clip.kind == "value":
+        clipped = any(bool((g.abs() > clip.threshold).any()) for g in grads)
+        nn.utils.clip_grad_value_(parameters, clip.threshold)
+        return norm, clipped
+    norms = [nn.utils.clip_grad_norm_([p], clip.threshold).item() for p in parameters if p.grad is not None]
+    return norm, any(n > clip.threshold for n in norms)
+
+
+def clip_arrays(gradients, clip):
+    """``(clipped, norm)``: ``gradients`` set as the ``.grad`` of parameters and clipped by PyTorch;
+    the norm is what ``clip_grad_norm_`` returns (None for ``clip_grad_value_``)."""
+    parameters = [nn.Parameter(torch.zeros(g.shape)) for g in gradients]
+    for p, g in zip(parameters, gradients):
+        p.grad = torch.tensor(g)
+    if clip.kind == "value":
+        nn.utils.clip_grad_value_(parameters, clip.threshold)
+        norm = None
+    elif clip.kind == "norm":
+        norm = [nn.utils.clip_grad_norm_([p], clip.threshold).item() for p in parameters]
+    else:
+        norm = nn.utils.clip_grad_norm_(parameters, clip.threshold).item()
+    return [p.grad.numpy() for p in parameters], norm
 
 
 def _n_correct(out, y, task):

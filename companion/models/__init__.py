@@ -13,7 +13,7 @@ importing this package registers them without importing any framework.
 from ..checkpoints import CheckpointError, load, save  # noqa: F401
 from ..frameworks import build, get_weights, set_weights, trainable_mask, predict  # noqa: F401
 from ..registry import FRAMEWORKS, names, spec  # noqa: F401
-from . import batchnorm, chain, mlp  # noqa: F401  (registers the models)
+from . import batchnorm, chain, mlp, recurrent  # noqa: F401  (registers the models)
 
 __all__ = ["FRAMEWORKS", "names", "spec", "build", "get_weights", "set_weights", "trainable_mask",
            "predict", "save", "load", "CheckpointError"]

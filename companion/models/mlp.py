@@ -85,6 +85,12 @@ PRESETS = {
     "ioffe_sigmoid_mlp": dict(hidden=(100, 100, 100), activation="sigmoid", initializer="normal_0.1",
                               doc="Ioffe & Szegedy's Figure 1 network without BN: 3 x 100 sigmoid, Gaussian "
                                   "weights."),
+    # the clipping chapter's
+    "clipping_relu_mlp": dict(hidden=(300, 50, 50, 50, 50), activation="relu", initializer="glorot_uniform",
+                              doc="The seed notes' clipping program: 5 ReLU layers (300, 50, 50, 50, 50), "
+                                  "Glorot uniform (tf.layers.dense's default)."),
+    "exploding_tanh_mlp": dict(hidden=(256,) * 10, activation="tanh", initializer="normal_4_over_fan_in",
+                               doc="10 tanh layers of 256 with weights N(0, 4/fan_in): gradients explode."),
 }
 for _name, _preset in PRESETS.items():
     _preset = dict(_preset)
