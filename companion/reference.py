@@ -327,15 +327,14 @@ def one_unit_rnn(w, b, x0=0.5, steps=50, target=0.7):
     computed elementwise, by backpropagation through time written out, in float64.
     """
     w, b = np.broadcast_arrays(np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64))
-    xs = [np.full(w.shape, float(x0))]
+    s = [sigmoid(np.full(w.shape, float(x0)))]    # s[t] = σ(x_t), kept for the backward pass
     for _ in range(steps):
-        xs.append(w * sigmoid(xs[-1]) + b)
-    s = sigmoid(xs[-1])
-    loss = (s - target) ** 2
-    dx = 2 * (s - target) * s * (1 - s)           # dloss/dx_T
+        s.append(sigmoid(w * s[-1] + b))
+    loss = (s[-1] - target) ** 2
+    dx = 2 * (s[-1] - target) * s[-1] * (1 - s[-1])     # dloss/dx_T
     dw, db = np.zeros(w.shape), np.zeros(w.shape)
     for t in range(steps, 0, -1):                 # x_t = w σ(x_{t-1}) + b
-        dw += dx * sigmoid(xs[t - 1])
+        dw += dx * s[t - 1]
         db += dx
-        dx = dx * w * sigmoid_prime(xs[t - 1])
+        dx = dx * w * s[t - 1] * (1 - s[t - 1])
     return loss, dw, db

@@ -1,0 +1,54 @@
+"""The clipping chapter's experiments at tiny sizes: the numbers the chapter builds its claims on."""
+import numpy as np
+import pytest
+
+from companion import data as course_data
+from companion.experiments import clipping
+from companion.registry import FRAMEWORKS
+
+
+def test_seed_example_table():
+    table = clipping.seed_example()
+    np.testing.assert_allclose(table.loc["value", ["g1", "g2"]], [0.9, 1.0])
+    np.testing.assert_allclose(table.loc["norm", ["g1", "g2"]], [0.00899964, 0.9999595], rtol=1e-6)
+    assert table.loc["norm", "cosine"] == pytest.approx(1.0)
+    assert table.loc["value", "angle_degrees"] == pytest.approx(41.47, abs=0.01)
+
+
+def test_the_frameworks_agree_with_the_reference():
+    table = clipping.framework_semantics(clipping.example_gradients())
+    assert len(table) == 9 and (table["max_difference"] < 1e-5).all()
+    returns = table.set_index(["framework", "kind"])["returns_norm"].notna()
+    assert set(returns[returns].index) == {("tf1", "global_norm"), ("torch", "global_norm")}
+    by_kind = table.groupby("kind")
+    assert (by_kind["norm_after"].std() < 1e-5).all()
+    cosine = by_kind["cosine"].mean()
+    assert cosine["global_norm"] == pytest.approx(1.0) and cosine["norm"] < 0.9 and cosine["value"] < cosine["norm"]
+
+
+def test_the_cliff_is_thin():
+    """The ratio of the largest to the median gradient norm grows with the grid's resolution."""
+    small, large = (clipping.cliff_ratio(clipping.rnn_surface(n)[3]) for n in (101, 301))
+    assert small < 1e3 < large
+
+
+def test_clipped_descent_never_steps_beyond_lr_times_threshold():
+    for lr in (0.1, 0.01):
+        plain = clipping.descent_from_starts(50, 0, lr, 300)
+        clipped = clipping.descent_from_starts(50, 0, lr, 300, threshold=1.0)
+        assert clipped["max_step"] <= lr * 1.0 * (1 + 1e-9) < plain["max_step"]
+        assert 0 < clipped["clipped_share"] < 1
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return course_data.load_fashion_mnist(subset=1000)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_the_tanh_network_explodes_without_clipping_and_learns_with_it(framework, small_data):
+    for seed in (0, 1):
+        _, plain = clipping.clipped_training(framework, small_data, seed, None, epochs=1)
+        _, clipped = clipping.clipped_training(framework, small_data, seed, ("global_norm", 1.0), epochs=1)
+        assert plain["loss"] > 8 and plain["clipped_share"] == 0
+        assert clipped["val_loss"] < 1.5 < plain["val_loss"] and clipped["clipped_share"] == 1.0
