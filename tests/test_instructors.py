@@ -442,7 +442,7 @@ def test_graded_notebook_is_set_up_and_exercises():
 
 
 # A light exercise imports no framework it does not use.
-FRAMEWORKS_USED = {"intro": [], "sigmoid": [], "relu": ["torch"], "batchnorm": []}
+FRAMEWORKS_USED = {"intro": [], "sigmoid": [], "relu": ["torch"], "batchnorm": [], "clipping": []}
 
 
 @pytest.mark.parametrize("chapter", sorted(FRAMEWORKS_USED))

@@ -129,8 +129,9 @@ def clipped_training(framework, data, seed, clip, epochs, model="exploding_tanh_
                      batch_size=32, weights=None, steps=None):
     """Train ``model`` with SGD and ``clip`` (or None), recording the gradient norm of every step.
 
-    Returns ``(history, summary)``: the history of :func:`companion.train` and a dict with the final
-    training and validation losses, the share of steps clipped and the median and largest norms.
+    Returns ``(history, summary)``: the history of :func:`companion.train` and a dict with the last
+    epoch's training loss (its mean over the epoch) and validation loss, the share of steps clipped, the
+    median and largest gradient norms, the first step's loss and the mean loss of steps 6 to 10.
     """
     net = models.build(model, framework, seed=seed, weights=weights)
     history = train(net, data, epochs=epochs, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
@@ -140,5 +141,6 @@ def clipped_training(framework, data, seed, clip, epochs, model="exploding_tanh_
                "loss": float(history["loss"].iloc[-1]), "val_loss": float(history["val_loss"].iloc[-1]),
                "clipped_share": float(np.mean(history.attrs.get("step_clipped", [False]))),
                "median_norm": float(np.median(norms)), "max_norm": float(norms.max()),
+               "first_loss": float(history.attrs["step_loss"][0]),
                "loss_after_10_steps": float(np.mean(history.attrs["step_loss"][5:10]))}
     return history, summary
