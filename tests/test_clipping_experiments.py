@@ -52,3 +52,23 @@ def test_the_tanh_network_explodes_without_clipping_and_learns_with_it(framework
         _, clipped = clipping.clipped_training(framework, small_data, seed, ("global_norm", 1.0), epochs=1)
         assert plain["loss"] > 8 and plain["clipped_share"] == 0
         assert clipped["val_loss"] < 1.5 < plain["val_loss"] and clipped["clipped_share"] == 1.0
+
+
+def test_the_seed_program_runs_start_alike_and_value_clipping_agrees(small_data):
+    table, histories = clipping.seed_program(small_data, seeds=[0], epochs=1)
+    assert list(zip(table["framework"], table["clip"])) == [
+        ("tf1", "value 1"), ("keras", "value 1"), ("torch", "value 1"), ("keras", "norm 1"), ("torch", "none")]
+    first = table["first_loss"]
+    assert first.max() - first.min() < 1e-5, "all the runs of a seed start from the same weights"
+    value = table[table["clip"] == "value 1"]
+    assert value["val_loss"].max() - value["val_loss"].min() < 1e-4
+    assert set(histories) == {(f, c, 0) for f, c in zip(table["framework"], table["clip"])}
+
+
+def test_the_threshold_sweep_has_a_row_per_seed_and_threshold(small_data):
+    table, histories = clipping.threshold_sweep("torch", small_data, seeds=[0, 1], thresholds=[1.0, 20.0], steps=8)
+    assert len(table) == 6 and table["threshold"].isna().sum() == 2
+    assert set(histories) == {(t, s) for s in (0, 1) for t in (None, 1.0, 20.0)}
+    one = table[table["threshold"] == 1.0]
+    assert (one["clipped_share"] == 1.0).all() and (table[table["threshold"].isna()]["clipped_share"] == 0).all()
+    assert (table["mean_norm"] >= 0).all() and (table["max_norm"] >= table["median_norm"]).all()

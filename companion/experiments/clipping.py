@@ -131,16 +131,64 @@ def clipped_training(framework, data, seed, clip, epochs, model="exploding_tanh_
 
     Returns ``(history, summary)``: the history of :func:`companion.train` and a dict with the last
     epoch's training loss (its mean over the epoch) and validation loss, the share of steps clipped, the
-    median and largest gradient norms, the first step's loss and the mean loss of steps 6 to 10.
+    median, mean and largest gradient norms, the first step's loss and the mean loss of steps 6 to 10 (NaN for a run of fewer steps).
     """
     net = models.build(model, framework, seed=seed, weights=weights)
     history = train(net, data, epochs=epochs, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
                     seed=seed, clip=clip, record_gradient_norm=True)
-    norms = np.asarray(history.attrs["step_gradient_norm"])
+    norms, step_loss = np.asarray(history.attrs["step_gradient_norm"]), history.attrs["step_loss"]
     summary = {"framework": framework, "seed": seed, "clip": "none" if clip is None else f"{clip[0]} {clip[1]:g}",
                "loss": float(history["loss"].iloc[-1]), "val_loss": float(history["val_loss"].iloc[-1]),
                "clipped_share": float(np.mean(history.attrs.get("step_clipped", [False]))),
-               "median_norm": float(np.median(norms)), "max_norm": float(norms.max()),
-               "first_loss": float(history.attrs["step_loss"][0]),
-               "loss_after_10_steps": float(np.mean(history.attrs["step_loss"][5:10]))}
+               "median_norm": float(np.median(norms)), "mean_norm": float(norms.mean()),
+               "max_norm": float(norms.max()),
+               "first_loss": float(step_loss[0]),
+               "loss_after_10_steps": (float(np.mean(step_loss[5:10])) if len(step_loss) >= 10 else np.nan)}
     return history, summary
+
+
+SEED_PROGRAM = dict(model="clipping_relu_mlp", learning_rate=0.01, batch_size=200)
+SEED_PROGRAM_RUNS = (("tf1", ("value", 1.0)), ("keras", ("value", 1.0)), ("torch", ("value", 1.0)),
+                     ("keras", ("norm", 1.0)), ("torch", None))
+
+
+def seed_program(data, seeds, epochs):
+    """The seed notes' TF1 program (the 5-layer ReLU net, SGD 0.01, batch 200, gradients clipped by value
+    to [−1, 1]) and its twins: Keras ``clipvalue=1`` and ``clipnorm=1``, PyTorch ``clip_grad_value_(1)``
+    and PyTorch without clipping. All the runs of a seed start from the TF1 model's initial weights.
+
+    Returns ``(table, histories)``: one row per seed and run (the summary of :func:`clipped_training`
+    and the final validation accuracy), and the histories keyed by ``(framework, clip, seed)``.
+    """
+    import pandas as pd
+
+    rows, histories = [], {}
+    for seed in seeds:
+        with models.build(SEED_PROGRAM["model"], "tf1", seed=seed) as net:
+            weights = models.get_weights(net)
+        for framework, clip in SEED_PROGRAM_RUNS:
+            history, summary = clipped_training(framework, data, seed, clip, epochs, weights=weights, **SEED_PROGRAM)
+            summary["val_accuracy"] = float(history["val_accuracy"].iloc[-1])
+            rows.append(summary)
+            histories[framework, summary["clip"], seed] = history
+    return pd.DataFrame(rows), histories
+
+
+PASCANU_BAND = (0.5, 10.0)     # the heuristic: a threshold from half to ten times the average gradient norm
+
+
+def threshold_sweep(framework, data, seeds, thresholds, epochs=1, **training):
+    """The exploding tanh net trained without clipping and clipped to global norm ``c`` for each ``c`` in
+    ``thresholds``, for each seed. Returns ``(table, histories)`` like :func:`seed_program`, with a
+    ``threshold`` column (NaN for no clipping) and the histories keyed by ``(threshold, seed)``."""
+    import pandas as pd
+
+    rows, histories = [], {}
+    for seed in seeds:
+        for threshold in (None, *thresholds):
+            clip = None if threshold is None else ("global_norm", threshold)
+            history, summary = clipped_training(framework, data, seed, clip, epochs, **training)
+            summary["threshold"] = np.nan if threshold is None else float(threshold)
+            rows.append(summary)
+            histories[threshold, seed] = history
+    return pd.DataFrame(rows), histories
