@@ -7,13 +7,14 @@ DATA_DIR := /usr/share/datasets/fashion-mnist
 # pip's noise about this machine's local mirrors is filtered; its errors are not.
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: help setup data browser sandbox book book-student test bench bench-chapters bench-grading student grade lab clean
+.PHONY: help setup data browser sandbox book book-student test bench bench-chapters bench-grading student course grade lab clean
 
 help:
 	@echo "make book          build the HTML book at the full size into _build/html"
 	@echo "make test          run the companion's tests, every chapter and the built book at the quick size"
 	@echo "make book-student  build the book without solutions into _build/html-student"
 	@echo "make student       write the student notebooks into _build/student"
+	@echo "make course COURSE_DIR=dir [EXCHANGE=dir]   write an nbgrader course folder of the chapters"
 	@echo "make grade SUBMISSIONS=dir [WORKERS=n TIMEOUT=s]   autograde submitted notebooks into _build/grades"
 	@echo "make bench         time each trainer against a bare loop in its framework"
 	@echo "make bench-chapters [SIZE=full]   time each chapter against its budget"
@@ -70,6 +71,10 @@ book-student: setup
 
 student: setup
 	COURSE_PROGRESS=0 $(PY) -m companion.instructors student --output _build/student
+
+course: setup
+	@test -n "$(COURSE_DIR)" || { echo "usage: make course COURSE_DIR=dir [EXCHANGE=dir] (an nbgrader course folder; created if missing)"; exit 2; }
+	COURSE_PROGRESS=0 $(PY) -m companion.instructors course --output "$(COURSE_DIR)" $(if $(EXCHANGE),--exchange "$(EXCHANGE)")
 
 grade: setup sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir (one folder per student, each with the chapter notebooks)"; exit 2; }

@@ -1,4 +1,5 @@
-"""``python -m companion.instructors student|grade``: the student notebooks and the autograder."""
+"""``python -m companion.instructors student|course|grade``: the student notebooks, the nbgrader course
+folder and the autograder."""
 import argparse
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from .sandbox import Limits
 
 
 def parser():
-    """The command line: two subcommands, ``student`` and ``grade``."""
+    """The command line: three subcommands, ``student``, ``course`` and ``grade``."""
     cli = argparse.ArgumentParser(prog="python -m companion.instructors", description=__doc__)
     commands = cli.add_subparsers(dest="command", required=True)
 
@@ -18,9 +19,17 @@ def parser():
     student.add_argument("--output", type=Path, default=Path("_build/student"),
                          help="folder of the <chapter>.ipynb files (default: _build/student)")
 
+    course = commands.add_parser("course", help="write (or update) an nbgrader course folder of the chapters")
+    course.add_argument("--output", type=Path, required=True, help="the course folder (created if missing)")
+    course.add_argument("--exchange", default=None,
+                        help="the nbgrader exchange folder (default: /srv/nbgrader/exchange)")
+    course.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
+                        help=f"seconds a cell may run in nbgrader's autograde (default: {DEFAULT_TIMEOUT})")
+
     grade = commands.add_parser("grade", help="autograde submitted notebooks (nbgrader autograde)")
     grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
-                       help="folder with one folder per student, each holding <chapter>.ipynb files")
+                       help="folder with one folder per student, each holding <chapter>.ipynb files "
+                            "(or nbgrader's collected <chapter>/<chapter>.ipynb: COURSE_DIR/submitted)")
     grade.add_argument("--output", type=Path, default=Path("_build/grades"),
                        help="folder of grades.csv and feedback/ (default: _build/grades)")
     grade.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT,
@@ -34,7 +43,7 @@ def parser():
     grade.add_argument("--trusted", action="store_true",
                        help="run the kernels WITHOUT the sandbox: only for submissions you trust")
 
-    for command in (student, grade):
+    for command in (student, course, grade):
         command.add_argument("--chapters", nargs="+", metavar="CHAPTER",
                              help="only these chapters (names of _toc.yml files, e.g. intro)")
     return cli
@@ -48,6 +57,13 @@ def main(argv=None):
             from .edition import make_student_edition
             for path in make_student_edition(args.output, args.chapters):
                 print(f"wrote {path}")
+        elif args.command == "course":
+            from .nbgrader_course import DEFAULT_EXCHANGE, write_course
+            for path in write_course(args.output, args.chapters, exchange=args.exchange or DEFAULT_EXCHANGE,
+                                     timeout=args.timeout):
+                print(f"wrote {path}")
+            print(f"next, in {args.output}: nbgrader generate_assignment CHAPTER, then nbgrader "
+                  "release_assignment CHAPTER (see the README's section for instructors)")
         else:
             from .grading import grade, summary
             if args.timeout <= 0:

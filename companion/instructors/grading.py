@@ -1,6 +1,7 @@
 """The autograder: nbgrader's ``autograde`` and ``generate_feedback`` on the students' notebooks.
 
-``SUBMISSIONS/<student>/<chapter>.ipynb`` is graded in nbgrader course folders of our own,
+``SUBMISSIONS/<student>/<chapter>.ipynb`` (or ``<student>/<chapter>/<chapter>.ipynb``, as nbgrader's
+``collect`` leaves it in ``COURSE_DIR/submitted``) is graded in nbgrader course folders of our own,
 ``<output>/.nbgrader/worker-<k>``, one per worker (the students are shared among the workers); the
 results are ``<output>/grades.csv`` and ``<output>/feedback/<student>/<chapter>.html``. What runs is
 the chapter's graded notebook (:func:`.edition.graded_notebook`: set-up cells and exercises, not the
@@ -280,14 +281,26 @@ def read_scores(course, students, releases, statuses):
     return rows
 
 
+def submission_path(submissions, student, chapter):
+    """``<student>/<chapter>.ipynb``, or nbgrader's collected ``<student>/<chapter>/<chapter>.ipynb``;
+    None if neither is there (a link counts as there: reading it is refused later, with a status)."""
+    flat, folder = submissions / student / f"{chapter}.ipynb", submissions / student / chapter
+    if flat.exists() or flat.is_symlink():
+        return flat
+    if folder.is_symlink():
+        return folder                             # refused by read_notebook, never followed
+    nested = folder / f"{chapter}.ipynb"
+    return nested if nested.exists() or nested.is_symlink() else None
+
+
 def autograde(course, submissions, student, chapter, release, source):
     """Autograde one student's chapter; ``(status, graded, values)``: graded says nbgrader scored it,
     values are what its test cells published (:func:`.comparison.published`).
 
     nbgrader grades the release's set-up cells followed by the exercises section of the submission.
     """
-    path = submissions / student / f"{chapter}.ipynb"
-    if not path.exists() and not path.is_symlink():
+    path = submission_path(submissions, student, chapter)
+    if path is None:
         return "missing notebook", False, {}
     submitted, reason = read_notebook(path)
     if submitted is None:
