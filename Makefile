@@ -4,10 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DATA_DIR := /usr/share/datasets/fashion-mnist
+CHP_VERSION := 5.3.0
 # pip's noise about this machine's local mirrors is filtered; its errors are not.
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: help setup data browser sandbox book book-student test bench bench-chapters bench-grading student course grade lab clean
+.PHONY: help setup data browser sandbox proxy book book-student test bench bench-chapters bench-grading student course grade lab clean
 
 help:
 	@echo "make book          build the HTML book at the full size into _build/html"
@@ -39,6 +40,19 @@ data:
 	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
 	   (apt-get update -qq >/dev/null && apt-get install -y -qq dataset-fashion-mnist >/dev/null)) ; \
 	else echo "note: Fashion-MNIST not found in $(DATA_DIR); see README (Data)"; fi
+
+# JupyterHub's proxy (configurable-http-proxy, from npm) under .venv/node, for the hub test of
+# tests/test_exchange.py; Node.js from Debian when we are root and it is missing; otherwise that test skips.
+CHP := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+proxy: setup
+	@if [ -x $(CHP) ]; then :; \
+	elif command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	     echo "installing Node.js (Debian packages nodejs npm)" && \
+	     (apt-get install -y -qq nodejs npm >/dev/null 2>&1 || \
+	      (apt-get update -qq >/dev/null && apt-get install -y -qq nodejs npm >/dev/null)); }; then \
+	  echo "installing configurable-http-proxy into $(VENV)/node (npm)"; \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@$(CHP_VERSION); \
+	else echo "note: no npm; the JupyterHub test will skip (apt-get install nodejs npm)"; fi
 
 # Headless Chromium for the reader-book tests (tests/test_reader_book.py), from Debian when we are root;
 # otherwise those tests skip and say what to install.
@@ -80,7 +94,7 @@ grade: setup sandbox
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir (one folder per student, each with the chapter notebooks)"; exit 2; }
 	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m companion.instructors grade "$(SUBMISSIONS)" --output _build/grades $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(TRUSTED),--trusted) $(if $(MEMORY),--memory-gib $(MEMORY))
 
-test: setup browser sandbox
+test: setup browser sandbox proxy
 	COURSE_SIZE=quick COURSE_PROGRESS=0 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: setup

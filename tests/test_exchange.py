@@ -7,6 +7,7 @@ students are told apart by nbgrader's ``--student`` (on a hub, by their login), 
 """
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -140,3 +141,118 @@ def test_collected_layout_is_found_and_a_linked_folder_is_not_followed(tmp_path)
     linked = submission_path(tmp_path, "ben", CHAPTER)
     assert read_notebook(linked) == (None, "not a regular file (a link or a folder is not graded)")
     assert submission_path(tmp_path, "cay", CHAPTER) is None
+
+
+# JupyterHub on loopback: a dummy authenticator, local processes for the users' servers, and the
+# student's server (nbgrader's Assignments extension) lists and fetches the released assignment.
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+HUB_CONFIG = """\
+c = get_config()
+c.JupyterHub.bind_url = "http://127.0.0.1:{port}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_port}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
+c.ConfigurableHTTPProxy.command = [{proxy!r}]
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = {homes!r} + "/{{username}}"
+c.Spawner.cmd = [{singleuser!r}]
+c.Spawner.args = {args!r}
+c.Spawner.environment = {{"COURSE_SIZE": "quick", "COURSE_PROGRESS": "0"}}
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 120
+c.JupyterHub.db_url = "sqlite:///" + {root!r} + "/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = {root!r} + "/cookie_secret"
+c.ConfigurableHTTPProxy.pid_file = {root!r} + "/proxy.pid"
+c.JupyterHub.services = [{{"name": "course-test", "api_token": {token!r}}}]
+c.JupyterHub.load_roles = [{{"name": "course-test", "services": ["course-test"],
+                             "scopes": ["admin:users", "admin:servers", "access:servers"]}}]
+"""
+
+
+def proxy_command():
+    """configurable-http-proxy: on PATH, or installed by ``make setup`` under .venv/node."""
+    local = BIN.parent / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
+    return str(local) if local.exists() else shutil.which("configurable-http-proxy")
+
+
+def test_a_student_on_jupyterhub_sees_and_fetches_the_released_assignment(collected, tmp_path):
+    import json
+    import secrets
+    import signal
+    import time
+    import urllib.request
+
+    proxy = proxy_command()
+    if proxy is None or not (BIN / "jupyterhub-singleuser").exists():
+        pytest.skip("no configurable-http-proxy or jupyterhub: run make setup (npm installs the proxy)")
+    root, _, _ = collected
+    homes, token, port = tmp_path / "homes", secrets.token_hex(16), free_port()
+    student_home = homes / "carol"
+    (student_home / ".jupyter").mkdir(parents=True)
+    (student_home / ".jupyter" / "nbgrader_config.py").write_text(
+        f"c = get_config()\nc.Exchange.root = {str(root / 'exchange')!r}\nc.CourseDirectory.course_id = {COURSE!r}\n")
+    config = tmp_path / "jupyterhub_config.py"
+    config.write_text(HUB_CONFIG.format(port=port, hub_port=free_port(), proxy_api_port=free_port(), proxy=proxy,
+                                        homes=str(homes), singleuser=str(BIN / "jupyterhub-singleuser"),
+                                        root=str(tmp_path), token=token,
+                                        args=["--allow-root"] if os.geteuid() == 0 else []))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    hub = subprocess.Popen([str(BIN / "jupyterhub"), "-f", str(config)], cwd=tmp_path, env=env,
+                           stdout=open(tmp_path / "hub.log", "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def call(method, path, timeout=30):
+        request = urllib.request.Request(base + path, method=method, headers={"Authorization": f"token {token}"},
+                                         data=b"" if method == "POST" else None)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read()
+            return json.loads(body) if body else None
+
+    def wait(check, what, seconds=180):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                result = check()
+                if result:
+                    return result
+            except OSError:
+                pass
+            if hub.poll() is not None:
+                break
+            time.sleep(0.5)
+        pytest.fail(f"{what}; the hub's log:\n" + (tmp_path / "hub.log").read_text()[-3000:])
+
+    try:
+        wait(lambda: call("GET", "/hub/api/"), "the hub did not answer")
+        call("POST", "/hub/api/users/carol")
+        call("POST", "/hub/api/users/carol/server")
+        wait(lambda: call("GET", "/hub/api/users/carol")["servers"].get("", {}).get("ready"),
+             "carol's server did not start")
+        listed = call("GET", f"/user/carol/assignments?course_id={COURSE}")
+        assert listed["success"], listed
+        assert [(a["course_id"], a["assignment_id"], a["status"]) for a in listed["value"]] == \
+            [(COURSE, CHAPTER, "released")]
+        fetched = call("POST", f"/user/carol/assignments/fetch?course_id={COURSE}&assignment_id={CHAPTER}")
+        assert [a["status"] for a in fetched["value"]] == ["fetched"], fetched
+        notebook = nbformat.read(student_home / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+        assert "YOUR CODE HERE" in "\n".join(cell.source for cell in notebook.cells)
+    finally:
+        try:
+            os.killpg(hub.pid, signal.SIGTERM)
+            hub.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(hub.pid, signal.SIGKILL)
+        for pid_file in [tmp_path / "proxy.pid"]:
+            if pid_file.exists():
+                try:
+                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
