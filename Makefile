@@ -8,7 +8,7 @@ CHP_VERSION := 5.3.0
 # pip's noise about this machine's local mirrors is filtered; its errors are not.
 PIP_QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test $${PIPESTATUS[0]} -eq 0
 
-.PHONY: help setup data browser sandbox proxy book book-student test bench bench-chapters bench-grading student course grade lab clean
+.PHONY: help setup data lab-settings browser sandbox proxy book book-student test bench bench-chapters bench-grading student course grade lab clean
 
 help:
 	@echo "make book          build the HTML book at the full size into _build/html"
@@ -22,15 +22,19 @@ help:
 	@echo "make bench-grading [STUDENTS=n WORKERS=n]   grade a synthetic class, project 200 students"
 	@echo "make lab           open the course in JupyterLab"
 
-setup: $(STAMP) data
+setup: $(STAMP) data lab-settings
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip $(PIP_QUIET)
 	$(PY) -m pip install --quiet -r requirements.txt $(PIP_QUIET)
 	$(PY) -m jupytext --version >/dev/null
-	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp etc/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
+
+# The JupyterLab setting that opens the .md chapters as notebooks (jupytext), copied at every set-up and
+# every `make lab`: a .venv made before the setting existed gets it too.
+lab-settings:
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp etc/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 
 # Fashion-MNIST from Debian's package when we are root on Debian; otherwise companion.data says what to do.
 data:
@@ -107,8 +111,11 @@ bench-chapters: setup
 bench-grading: setup sandbox
 	COURSE_PROGRESS=0 $(PY) benchmarks/grading.py $(if $(STUDENTS),--students $(STUDENTS)) $(if $(WORKERS),--workers $(WORKERS))
 
-lab: setup
-	$(VENV)/bin/jupyter lab book/
+# JupyterLab on the chapters. As root (a container, many hub images) JupyterLab refuses to start
+# without --allow-root: it is added then, and said. LAB_ARGS adds options (e.g. --no-browser --port=8899).
+lab: setup lab-settings
+	@if [ "$$(id -u)" = 0 ]; then echo "make lab: running as root, so JupyterLab starts with --allow-root"; fi
+	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) book/
 
 clean:
 	rm -rf _build

@@ -1,7 +1,8 @@
 """Companion package of the course *Vanishing and exploding gradients, in three frameworks*.
 
 Importing :mod:`companion` loads neither TensorFlow nor PyTorch: each framework is imported the first
-time a model of that framework is built or trained. The public entry points:
+time a model of that framework is built or trained, without TensorFlow's start-up messages
+(:mod:`companion.quiet`). The public entry points:
 
 - :mod:`companion.data`: Fashion-MNIST (and MNIST) from local files, with clear errors.
 - :mod:`companion.sizes`: the quick (CI) and full (book) sizes, picked by ``COURSE_SIZE``.
@@ -11,6 +12,10 @@ time a model of that framework is built or trained. The public entry points:
 - :mod:`companion.tf1`: ``dense`` and ``batch_normalization`` with TF1 semantics for TensorFlow 2.21.
 """
 import importlib
+
+from . import quiet
+
+quiet.install()        # TensorFlow's first import, wherever it happens, without its start-up noise
 
 __version__ = "0.1.0"
 __all__ = ["data", "sizes", "models", "reference", "frameworks", "tf1", "train", "gradients", "Clip"]
