@@ -154,6 +154,12 @@ def test_downloadable_sources_show_no_grading_machinery(public_book):
             assert marker not in text, f"{source.relative_to(public_book)}: {marker!r}"
 
 
+def test_glue_shows_no_line_of_its_own_in_the_book(public_book):
+    """companion.book.glue's "quoted in the text" line is for JupyterLab only (COURSE_BOOK_BUILD)."""
+    for path in CHAPTERS:
+        assert "quoted in the text:" not in _page(public_book, path).read_text(), path.name
+
+
 def test_no_placeholder_address_and_no_button_by_default(public_book):
     pages = sorted(public_book.rglob("*.html"))
     assert len(pages) >= len(CHAPTERS) + 1

@@ -20,6 +20,8 @@ metadata, so the book and the student notebooks cannot disagree about what is a 
   ``COURSE_JUPYTERHUB_URL`` (see :func:`theme_options`). Unset, the button is not there.
 - ``book/_static/course.css``: pages that fit a phone (code, tables, outputs and equations scroll inside
   their own box, never the page) and tables with readable padding.
+- ``COURSE_BOOK_BUILD=1`` is set for the chapters' kernels while the book builds: in JupyterLab,
+  :func:`companion.book.glue` also shows the values it quotes under their cell; in the book it does not.
 - Bibliography entries are labelled like the text cites them, author-year ("Glorot and Bengio, 2010"):
   the pybtex styles ``author_year`` registered here.
 """
@@ -33,6 +35,7 @@ from sphinx.errors import ConfigError
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
+BOOK_BUILD_VARIABLE = "COURSE_BOOK_BUILD"   # read by companion.book.glue
 
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[ \t]*$", re.S | re.M)
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
@@ -112,6 +115,7 @@ def theme_options(options, environ=os.environ):
 
 
 def _configure(app, config):
+    os.environ[BOOK_BUILD_VARIABLE] = "1"     # the chapters' kernels inherit it: glue shows nothing
     size = os.environ.get("COURSE_SIZE", "full").strip().lower() or "full"
     config.nb_execution_cache_path = os.path.join(app.confdir, "_build", f".jupyter_cache-{size}")
     if edition() == "student":
