@@ -112,10 +112,12 @@ bench-grading: setup sandbox
 	COURSE_PROGRESS=0 $(PY) benchmarks/grading.py $(if $(STUDENTS),--students $(STUDENTS)) $(if $(WORKERS),--workers $(WORKERS))
 
 # JupyterLab on the chapters. As root (a container, many hub images) JupyterLab refuses to start
-# without --allow-root: it is added then, and said. LAB_ARGS adds options (e.g. --no-browser --port=8899).
+# without --allow-root: it is added then, and said. LAB_ARGS adds options (e.g. --no-browser --port=8899),
+# LAB_DIR opens another folder (tests/test_lab.py opens a copy of book/).
+LAB_DIR ?= book/
 lab: setup lab-settings
 	@if [ "$$(id -u)" = 0 ]; then echo "make lab: running as root, so JupyterLab starts with --allow-root"; fi
-	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) book/
+	$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS) "$(LAB_DIR)"
 
 clean:
 	rm -rf _build
