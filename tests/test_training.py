@@ -139,6 +139,8 @@ def test_labels_beyond_the_classes_are_named(framework, data, initial_weights):
         companion.train(model, ((X, np.where(y == 1, 10, y)), valid))
     with pytest.raises(ValueError, match=r"validation labels .* got a label 12"):
         companion.train(model, ((X, y), (valid[0], np.full_like(valid[1], 12))))
+    with pytest.raises(ValueError, match=r"class numbers 0, 1, .*got a label -1"):
+        companion.train(model, ((X, np.where(y == 1, -1, y)), valid))
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

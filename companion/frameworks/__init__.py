@@ -82,10 +82,13 @@ def check_inputs(model, X, y=None, task=None):
         y = np.asarray(y)
         if len(y) != len(X):
             raise ValueError(f"{len(X)} inputs but {len(y)} targets: they must pair one to one")
-        if task_of(model, task) == "classification" and (y.ndim != 1 or not np.issubdtype(y.dtype, np.integer)
-                                                          or (y.size and y.min() < 0)):
-            raise ValueError(f"a classifier's targets are class numbers 0, 1, ... (one integer per "
-                             f"input); got an array of {y.dtype} with shape {y.shape}")
+        if task_of(model, task) == "classification":
+            if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(f"a classifier's targets are class numbers 0, 1, ... (one integer per "
+                                 f"input); got an array of {y.dtype} with shape {y.shape}")
+            if y.size and y.min() < 0:
+                raise ValueError(f"a classifier's targets are class numbers 0, 1, ... (one integer per "
+                                 f"input); got a label {int(y.min())}")
     return X
 
 
