@@ -1,15 +1,16 @@
 """Time one epoch of the same MLP with each companion trainer and with a bare loop in its framework.
 
-    make bench            (or: python benchmarks/trainers.py --train-size 20000 --batch-size 32)
+    make bench            (or: python benchmarks/trainers.py --train-size 20000 --batch-size 32 128)
 
-Prints, per framework, the seconds per epoch of ``companion.train`` and of a plain hand-written loop
-doing the same updates, and their ratio (the trainer's overhead: progress bar, NaN check, history);
-then the trainer's time over two floors measured in the same run: the FLOP bound (the epoch's
-multiply-adds at the speed of a large float32 matmul) and the epoch's own matmuls run back to back.
-Both run in this one process, one after the other, after a warm-up on a few batches each, so the
-ratio is meaningful even on a busy machine; the absolute times are not. Each timed call includes its
-own set-up (building the optimizer, Keras' compile and tracing), as a user's call would. Nothing here
-is asserted.
+Prints, for batches of 32 and 128: per framework, the seconds per epoch of ``companion.train`` and of
+a plain hand-written loop doing the same updates, and their ratio (the trainer's overhead: progress
+bar, NaN check, history); for Keras also its own ``fit`` over the same batches, and how much faster the
+course's Keras step is; then each trainer's time over two floors measured in the same run: the FLOP
+bound (the epoch's multiply-adds at the speed of a large float32 matmul on the threads PyTorch uses)
+and the epoch's own matmuls run back to back. Everything runs in this one process, one after the
+other, each on a fresh model after a warm-up on another, so the ratios are meaningful even on a busy
+machine; the absolute times are not. Each timed call includes its own set-up (building the optimizer,
+Keras' compile and tracing), as a user's call would. Nothing here is asserted.
 """
 import argparse
 import time
@@ -33,7 +34,26 @@ def bare_tf1(model, X, y, batch_size, learning_rate, order):
 
 
 def bare_keras(model, X, y, batch_size, learning_rate, order):
-    """The plainest Keras loop: ``compile`` and one ``fit`` epoch on the shuffled data."""
+    """The plainest custom Keras loop, as Keras' guides write it: a ``tf.function`` step of
+    ``GradientTape`` and ``apply_gradients``, called once per batch."""
+    import keras
+    import tensorflow as tf
+    optimizer = keras.optimizers.SGD(learning_rate)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    @tf.function
+    def step(images, labels):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, model(images, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+
+    for first in range(0, len(X), batch_size):
+        batch = order[first:first + batch_size]
+        step(X[batch], y[batch])
+
+
+def keras_fit(model, X, y, batch_size, learning_rate, order):
+    """Keras' own loop: ``compile`` and one ``fit`` epoch on the shuffled data."""
     import keras
     model.compile(optimizer=keras.optimizers.SGD(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -99,37 +119,59 @@ def seconds(fn):
     return time.perf_counter() - start
 
 
+def timed(loop, framework, X, y, batch_size, learning_rate, order, warm):
+    """Seconds of one epoch of ``loop`` on a fresh model, after a warm-up call on another fresh model."""
+    model = models.build("mlp", framework, seed=0, hidden=HIDDEN)
+    loop(model, *warm, batch_size, learning_rate, np.arange(len(warm[0])))
+    model = models.build("mlp", framework, seed=0, hidden=HIDDEN)
+    return seconds(lambda: loop(model, X, y, batch_size, learning_rate, order))
+
+
+def companion_loop(model, X, y, batch_size, learning_rate, order):
+    companion.train(model, ((X, y),), batch_size=batch_size, learning_rate=learning_rate, progress=False)
+
+
+def table(X, y, batch_size, learning_rate, order):
+    """The table of one batch size: each trainer, its bare loop, Keras' fit, and the floors."""
+    import torch
+    sizes = [28 * 28, *HIDDEN, 10]
+    peak, floor = matmul_bounds(len(X), batch_size, sizes)
+    print(f"\nbatch {batch_size}: FLOP bound {peak:.3f} s per epoch ({epoch_flops(len(X), sizes) / 1e9:.1f} GFLOP at "
+          f"the speed of a 2048² matmul on {torch.get_num_threads()} threads); the epoch's own matmuls alone "
+          f"{floor:.3f} s")
+    print(f"{'framework':10}{'companion.train':>17}{'bare loop':>12}{'ratio':>8}{'Keras fit':>12}{'fit / train':>13}"
+          f"{'/ FLOP bound':>14}{'/ matmuls':>11}")
+    warm = (X[:10 * batch_size], y[:10 * batch_size])
+    fastest = float("inf")
+    for framework in models.FRAMEWORKS:
+        t_mine = timed(companion_loop, framework, X, y, batch_size, learning_rate, order, warm)
+        t_bare = timed(BARE[framework], framework, X, y, batch_size, learning_rate, order, warm)
+        fit = ""
+        if framework == "keras":
+            t_fit = timed(keras_fit, framework, X, y, batch_size, learning_rate, order, warm)
+            fit = f"{t_fit:10.2f} s{t_fit / t_mine:13.2f}"
+        fastest = min(fastest, t_mine)
+        print(f"{framework:10}{t_mine:15.2f} s{t_bare:10.2f} s{t_mine / t_bare:8.2f}{fit or ' ' * 25}"
+              f"{t_mine / peak:14.1f}{t_mine / floor:11.1f}")
+    print(f"fastest companion.train: {fastest / peak:.1f} times the FLOP bound, {fastest / floor:.1f} times the "
+          f"epoch's own matmuls")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--train-size", type=int, default=None, help="default: all 55,000")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--learning-rate", type=float, default=0.01)
     args = parser.parse_args()
 
     (X, y), _, _ = data.load_fashion_mnist(subset={"train": args.train_size, "valid": 10, "test": 10})
     X, y = X.copy(), y.copy()  # the loader returns read-only arrays
     order = np.random.default_rng(0).permutation(len(X))
-    warm = ((X[:10 * args.batch_size], y[:10 * args.batch_size]),)
-    print(f"one epoch of an MLP {28 * 28}-{'-'.join(map(str, HIDDEN))}-10, {len(X)} images, "
-          f"batch {args.batch_size}, SGD")
-    sizes = [28 * 28, *HIDDEN, 10]
-    peak, floor = matmul_bounds(len(X), args.batch_size, sizes)
-    print(f"FLOP bound {peak:.3f} s per epoch ({epoch_flops(len(X), sizes) / 1e9:.1f} GFLOP at the speed of "
-          f"a 2048² matmul); the epoch's own matmuls alone {floor:.3f} s (PyTorch, this process)")
-    print(f"{'framework':10}{'companion.train':>17}{'bare loop':>12}{'ratio':>8}{'/ FLOP bound':>14}"
-          f"{'/ matmuls':>11}")
-    for framework in models.FRAMEWORKS:
-        options = dict(batch_size=args.batch_size, learning_rate=args.learning_rate, progress=False)
-        mine = models.build("mlp", framework, seed=0, hidden=HIDDEN)
-        companion.train(mine, warm, **options)
-        t_mine = seconds(lambda: companion.train(mine, ((X, y),), **options))
-        bare = models.build("mlp", framework, seed=0, hidden=HIDDEN)
-        BARE[framework](bare, *warm[0], args.batch_size, args.learning_rate, np.arange(len(warm[0][0])))
-        t_bare = seconds(lambda: BARE[framework](bare, X, y, args.batch_size, args.learning_rate, order))
-        print(f"{framework:10}{t_mine:15.2f} s{t_bare:10.2f} s{t_mine / t_bare:8.2f}{t_mine / peak:14.1f}"
-              f"{t_mine / floor:11.1f}")
-    print("bare loop: session.run(train_op) (tf1), compile + one model.fit epoch (keras), "
-          "zero_grad/backward/step (torch)")
+    print(f"one epoch of an MLP {28 * 28}-{'-'.join(map(str, HIDDEN))}-10, {len(X)} images, SGD")
+    for batch_size in args.batch_size:
+        table(X, y, batch_size, args.learning_rate, order)
+    print("\nbare loop: session.run(train_op) (tf1), a tf.function step of GradientTape + apply_gradients (keras), "
+          "zero_grad/backward/step (torch); Keras fit: compile + one model.fit epoch")
 
 
 if __name__ == "__main__":

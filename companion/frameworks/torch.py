@@ -85,6 +85,15 @@ def _tensor(X, device_):
     return torch.tensor(X, device=device_)
 
 
+def _batch_tensor(X, device_):
+    """A batch (a fresh, writable NumPy array: the trainer's fancy-indexed slice) as a tensor on
+    ``device_``, sharing its memory on the CPU instead of copying it again."""
+    X = np.asarray(X)
+    if not X.flags.writeable or not X.flags.c_contiguous:
+        return _tensor(X, device_)
+    return torch.from_numpy(X).to(device_)
+
+
 def _device_of(model):
     first = next(iter(model.parameters()), None)
     return first.device if first is not None else torch.device("cpu")
@@ -114,7 +123,8 @@ def loss_fn(task):
 
 
 def _targets(y, task, device_):
-    y = torch.as_tensor(np.array(y))
+    y = np.asarray(y)
+    y = torch.from_numpy(y) if y.flags.writeable and y.flags.c_contiguous else torch.tensor(y)
     return (y.long() if task == "classification" else y.float()).to(device_)
 
 
@@ -170,15 +180,19 @@ class Trainer:
 
     def step(self, X, y):
         """One update on a batch: (mean loss, number correct or nan, gradient norm or nan, clipped)."""
-        self.model.train()
-        X, y = _tensor(X, self.device), _targets(y, self.task, self.device)
+        self.model.train()                       # a callback may have switched (part of) it to eval()
+        X, y = _batch_tensor(X, self.device), _targets(y, self.task, self.device)
         self.optimizer.zero_grad()
         out = self.model(X)
         loss = self.loss_fn(out, y)
         loss.backward()
         norm, clipped = clip_gradients(self.parameters, self.clip, self.record_norm)
         self.optimizer.step()
-        return loss.item(), _n_correct(out, y, self.task), norm, clipped
+        if self.task != "classification":
+            return loss.item(), float("nan"), norm, clipped
+        with torch.no_grad():                # one copy to the host per step: the loss and the count together
+            loss, correct = torch.stack([loss, (out.argmax(dim=1) == y).sum().to(loss.dtype)]).tolist()
+        return loss, correct, norm, clipped
 
     @torch.no_grad()
     def evaluate(self, X, y):
