@@ -164,3 +164,27 @@ def test_an_empty_split_is_named_before_the_model_runs(framework, data, initial_
         companion.train(model, ((X[:0], y[:0]), valid))
     with pytest.raises(ValueError, match="the validation split of the data is empty"):
         companion.train(model, ((X, y), (valid[0][:0], valid[1][:0])))
+
+
+@pytest.mark.parametrize("momentum, clip", [(0.0, None), (0.9, None), (0.9, ("global_norm", 0.5))])
+def test_the_keras_step_returns_what_fit_returns(data, initial_weights, momentum, clip):
+    """The Keras dialect's own step (faster than ``fit``: benchmarks/trainers.py) gives ``fit``'s history
+    and weights on the same batches: the same order of examples, ``shuffle=False``."""
+    from companion.frameworks import keras as backend
+    from companion.training import OptimizerConfig, as_clip
+
+    model, history = _train("keras", data, initial_weights, momentum=momentum, clip=clip)
+    (X, y), validation = data
+    twin = models.build("mlp", "keras", weights=initial_weights, **OPTIONS)
+    twin.compile(optimizer=backend.make_optimizer(OptimizerConfig("sgd", 0.1, momentum), as_clip(clip)),
+                 loss=backend.loss_fn("classification"), metrics=["accuracy"])
+    rng, rows = np.random.default_rng(7), []
+    for _ in range(2):
+        order = rng.permutation(len(X))
+        logs = twin.fit(X[order], y[order], batch_size=32, epochs=1, shuffle=False,
+                        validation_data=validation, verbose=0).history
+        rows.append([logs[k][0] for k in ("loss", "accuracy", "val_loss", "val_accuracy")])
+    cols = ["loss", "accuracy", "val_loss", "val_accuracy"]
+    np.testing.assert_allclose(history[cols].to_numpy(), np.array(rows), rtol=1e-5, atol=1e-6)
+    for ours, theirs in zip(models.get_weights(model), models.get_weights(twin)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
