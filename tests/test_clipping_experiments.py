@@ -72,3 +72,18 @@ def test_the_threshold_sweep_has_a_row_per_seed_and_threshold(small_data):
     one = table[table["threshold"] == 1.0]
     assert (one["clipped_share"] == 1.0).all() and (table[table["threshold"].isna()]["clipped_share"] == 0).all()
     assert (table["mean_norm"] >= 0).all() and (table["max_norm"] >= table["median_norm"]).all()
+
+
+def test_a_nudge_is_a_few_ulps_and_the_round_off_sweep_has_a_row_per_run(small_data):
+    weights = [np.full((3, 4), 0.5, np.float32), np.zeros(4, np.float32)]
+    moved = clipping.nudged(weights, 1e-6, seed=0)
+    assert all(m.dtype == w.dtype and m.shape == w.shape for m, w in zip(moved, weights))
+    assert 0 < np.abs(moved[0] / weights[0] - 1).max() < 1e-5 and not moved[1].any()
+    assert not np.array_equal(moved[0], clipping.nudged(weights, 1e-6, seed=1)[0])
+    table = clipping.round_off_sweep("torch", small_data, seeds=[0, 1], thresholds=[1.0, 20.0], nudges=2, steps=8)
+    assert len(table) == 8 and sorted(set(table["nudge"])) == [1, 2]
+    assert (table[table["threshold"] == 1.0]["clipped_share"] == 1.0).all()
+    again = clipping.round_off_sweep("torch", small_data, seeds=[0], thresholds=[1.0], nudges=1, steps=8)
+    assert again["first_loss"].iloc[0] == table["first_loss"].iloc[0], "the same nudge on the same seed"
+    sweep, _ = clipping.threshold_sweep("torch", small_data, seeds=[0], thresholds=[1.0], steps=8)
+    assert 0 < abs(again["first_loss"].iloc[0] - sweep["first_loss"].iloc[1]) < 1e-3, "nudged, only a little"

@@ -147,6 +147,33 @@ def clipped_training(framework, data, seed, clip, epochs, model="exploding_tanh_
     return history, summary
 
 
+
+def nudged(weights, scale, seed):
+    """``weights`` each multiplied by ``1 + scale * N(0, 1)``, drawn from ``seed``: the same start up to
+    what a different CPU's round-off could make of it (``scale=1e-6`` is a few float32 ulps)."""
+    rng = np.random.default_rng(seed)
+    return [(w * (1 + scale * rng.standard_normal(w.shape))).astype(w.dtype) for w in weights]
+
+
+def round_off_sweep(framework, data, seeds, thresholds, nudges=2, scale=1e-6, epochs=1,
+                    model="exploding_tanh_mlp", **training):
+    """The runs of :func:`threshold_sweep` again from initial weights :func:`nudged` by ``scale``,
+    ``nudges`` times per seed (nudge 1, 2, ...; the sweep itself is nudge 0): whether a threshold's
+    outcome is a property of the threshold or of the round-off. Returns a table like the sweep's with a
+    ``nudge`` column."""
+    import pandas as pd
+
+    rows = []
+    for seed in seeds:
+        start = models.get_weights(models.build(model, framework, seed=seed))
+        for nudge in range(1, nudges + 1):
+            weights = nudged(start, scale, seed=1000 * seed + nudge)
+            for threshold in thresholds:
+                _, summary = clipped_training(framework, data, seed, ("global_norm", threshold), epochs,
+                                              model=model, weights=weights, **training)
+                rows.append({**summary, "threshold": float(threshold), "nudge": nudge})
+    return pd.DataFrame(rows)
+
 SEED_PROGRAM = dict(model="clipping_relu_mlp", learning_rate=0.01, batch_size=200)
 SEED_PROGRAM_RUNS = (("tf1", ("value", 1.0)), ("keras", ("value", 1.0)), ("torch", ("value", 1.0)),
                      ("keras", ("norm", 1.0)), ("torch", None))
