@@ -24,18 +24,20 @@ HOME_FOLDERS = {"JUPYTER_CONFIG_DIR": "jupyter-config", "JUPYTER_DATA_DIR": "jup
                 "JUPYTER_RUNTIME_DIR": "jupyter-runtime", "IPYTHONDIR": "ipython",
                 "MPLCONFIGDIR": "matplotlib", "KERAS_HOME": "keras", "TMPDIR": "tmp"}
 
+GRADING_CONFIG = """\
+c.ClearSolutions.code_stub = {{"python": {stub!r}}}
+c.Execute.timeout = {timeout}
+c.OverwriteCells.add_missing_cells = True
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+"""                                   # nbgrader's settings shared by every course folder the course writes
 CONFIG = """\
 # Written by companion.instructors; rewritten at every run.
 c = get_config()
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.db_url = {db_url!r}
-c.ClearSolutions.code_stub = {{"python": {stub!r}}}
-c.Execute.timeout = {timeout}
-c.OverwriteCells.add_missing_cells = True
-c.LimitOutput.max_lines = 1000
-c.LimitOutput.max_traceback = 100
-{sandbox}"""
+""" + GRADING_CONFIG + "{sandbox}"
 SANDBOX_CONFIG = """\
 # Every grading kernel runs in the sandbox (companion.instructors.sandbox).
 c.Execute.kernel_name = {kernel!r}

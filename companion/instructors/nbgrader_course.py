@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 
 from . import InstructorError
-from .course import CODE_STUB, COURSE_ID, DEFAULT_TIMEOUT, atomic_write
+from .course import CODE_STUB, COURSE_ID, DEFAULT_TIMEOUT, GRADING_CONFIG, atomic_write
 from .edition import select_chapters
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
@@ -32,12 +32,7 @@ CONFIG = """\
 c = get_config()
 c.CourseDirectory.course_id = {course_id!r}
 c.Exchange.root = {exchange!r}
-c.ClearSolutions.code_stub = {{"python": {stub!r}}}
-c.Execute.timeout = {timeout}
-c.OverwriteCells.add_missing_cells = True
-c.LimitOutput.max_lines = 1000
-c.LimitOutput.max_traceback = 100
-"""
+""" + GRADING_CONFIG
 
 
 def course_config(exchange=DEFAULT_EXCHANGE, timeout=DEFAULT_TIMEOUT, course_id=COURSE_ID):
