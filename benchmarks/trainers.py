@@ -9,8 +9,11 @@ course's Keras step is; then each trainer's time over two floors measured in the
 bound (the epoch's multiply-adds at the speed of a large float32 matmul on the threads PyTorch uses)
 and the epoch's own matmuls run back to back. Everything runs in this one process, one after the
 other, each on a fresh model after a warm-up on another, so the ratios are meaningful even on a busy
-machine; the absolute times are not. Each timed call includes its own set-up (building the optimizer,
-Keras' compile and tracing), as a user's call would. Nothing here is asserted.
+machine; the absolute times are not. Each time is the best of ``--repeats`` runs (3), and the runs of
+the trainer, its bare loop and ``fit`` alternate, so a stretch when the machine is slow (a shared
+virtual machine's cores can halve their speed for minutes) slows all of them or none; the table's last
+line gives the largest spread (slowest run over fastest) seen. Each timed call includes its own set-up
+(building the optimizer, Keras' compile and tracing), as a user's call would. Nothing here is asserted.
 """
 import argparse
 import time
@@ -96,7 +99,7 @@ def matmul_bounds(n_images, batch_size, sizes):
     big = torch.randn(2048, 2048)
     big @ big
     repeats = 10
-    t = seconds(lambda: [big @ big for _ in range(repeats)])
+    t = min(seconds(lambda: [big @ big for _ in range(repeats)]) for _ in range(3))
     peak_flops = repeats * 2 * 2048 ** 3 / t
     weights = [torch.randn(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
     x = [torch.randn(batch_size, a) for a in sizes]
@@ -109,7 +112,7 @@ def matmul_bounds(n_images, batch_size, sizes):
                 x[k + 1] @ w.T                             # dL/dx
     one_batch()
     batches = n_images // batch_size
-    floor = seconds(lambda: [one_batch() for _ in range(batches)])
+    floor = min(seconds(lambda: [one_batch() for _ in range(batches)]) for _ in range(3))
     return epoch_flops(batches * batch_size, sizes) / peak_flops, floor
 
 
@@ -131,7 +134,17 @@ def companion_loop(model, X, y, batch_size, learning_rate, order):
     companion.train(model, ((X, y),), batch_size=batch_size, learning_rate=learning_rate, progress=False)
 
 
-def table(X, y, batch_size, learning_rate, order):
+def best_of(repeats, loops, *args):
+    """Per loop, the fastest of ``repeats`` timed runs, the loops' runs alternating; and the largest
+    spread (slowest over fastest run) among them."""
+    runs = {name: [] for name in loops}
+    for _ in range(repeats):
+        for name, loop in loops.items():
+            runs[name].append(timed(loop, *args))
+    return {name: min(t) for name, t in runs.items()}, max(max(t) / min(t) for t in runs.values())
+
+
+def table(X, y, batch_size, learning_rate, order, repeats):
     """The table of one batch size: each trainer, its bare loop, Keras' fit, and the floors."""
     import torch
     sizes = [28 * 28, *HIDDEN, 10]
@@ -142,19 +155,19 @@ def table(X, y, batch_size, learning_rate, order):
     print(f"{'framework':10}{'companion.train':>17}{'bare loop':>12}{'ratio':>8}{'Keras fit':>12}{'fit / train':>13}"
           f"{'/ FLOP bound':>14}{'/ matmuls':>11}")
     warm = (X[:10 * batch_size], y[:10 * batch_size])
-    fastest = float("inf")
+    fastest, spread = float("inf"), 1.0
     for framework in models.FRAMEWORKS:
-        t_mine = timed(companion_loop, framework, X, y, batch_size, learning_rate, order, warm)
-        t_bare = timed(BARE[framework], framework, X, y, batch_size, learning_rate, order, warm)
-        fit = ""
+        loops = {"mine": companion_loop, "bare": BARE[framework]}
         if framework == "keras":
-            t_fit = timed(keras_fit, framework, X, y, batch_size, learning_rate, order, warm)
-            fit = f"{t_fit:10.2f} s{t_fit / t_mine:13.2f}"
-        fastest = min(fastest, t_mine)
-        print(f"{framework:10}{t_mine:15.2f} s{t_bare:10.2f} s{t_mine / t_bare:8.2f}{fit or ' ' * 25}"
-              f"{t_mine / peak:14.1f}{t_mine / floor:11.1f}")
+            loops["fit"] = keras_fit
+        t, s = best_of(repeats, loops, framework, X, y, batch_size, learning_rate, order, warm)
+        spread = max(spread, s)
+        fit = f"{t['fit']:10.2f} s{t['fit'] / t['mine']:13.2f}" if "fit" in t else " " * 25
+        fastest = min(fastest, t["mine"])
+        print(f"{framework:10}{t['mine']:15.2f} s{t['bare']:10.2f} s{t['mine'] / t['bare']:8.2f}{fit}"
+              f"{t['mine'] / peak:14.1f}{t['mine'] / floor:11.1f}")
     print(f"fastest companion.train: {fastest / peak:.1f} times the FLOP bound, {fastest / floor:.1f} times the "
-          f"epoch's own matmuls")
+          f"epoch's own matmuls; best of {repeats} runs each, largest spread {spread:.2f}")
 
 
 def main():
@@ -162,6 +175,7 @@ def main():
     parser.add_argument("--train-size", type=int, default=None, help="default: all 55,000")
     parser.add_argument("--batch-size", type=int, nargs="+", default=[32, 128])
     parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each loop; the best counts")
     args = parser.parse_args()
 
     (X, y), _, _ = data.load_fashion_mnist(subset={"train": args.train_size, "valid": 10, "test": 10})
@@ -169,7 +183,7 @@ def main():
     order = np.random.default_rng(0).permutation(len(X))
     print(f"one epoch of an MLP {28 * 28}-{'-'.join(map(str, HIDDEN))}-10, {len(X)} images, SGD")
     for batch_size in args.batch_size:
-        table(X, y, batch_size, args.learning_rate, order)
+        table(X, y, batch_size, args.learning_rate, order, args.repeats)
     print("\nbare loop: session.run(train_op) (tf1), a tf.function step of GradientTape + apply_gradients (keras), "
           "zero_grad/backward/step (torch); Keras fit: compile + one model.fit epoch")
 
