@@ -177,6 +177,8 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=0.01)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each loop; the best counts")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
 
     (X, y), _, _ = data.load_fashion_mnist(subset={"train": args.train_size, "valid": 10, "test": 10})
     X, y = X.copy(), y.copy()  # the loader returns read-only arrays
