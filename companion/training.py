@@ -3,7 +3,11 @@
 :func:`train` owns what the frameworks share: the batch order (drawn with NumPy from ``seed``, so the
 three frameworks see the same batches), the epoch bookkeeping, the progress bar, the check for a
 non-finite loss and the history table. Each backend contributes only its idiomatic training step
-(``session.run(train_op)``, ``model.train_on_batch``, ``loss.backward(); optimizer.step()``).
+(``session.run(train_op)``, a ``tf.function`` of ``GradientTape`` and ``apply_gradients``,
+``loss.backward(); optimizer.step()``). A backend's trainer that can also ``run`` many steps in one
+call (the Keras one, as ``steps_per_execution`` does for ``fit``) gets the full batches between two
+points where the loop has work (a callback, the last step, the epoch's smaller last batch) together;
+the history is the same, step by step.
 """
 import math
 import os
@@ -134,19 +138,25 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
         for epoch in range(1, epochs + 1):
             start, order = time.perf_counter(), rng.permutation(len(X))
             loss_sum = correct_sum = seen = 0
-            for first in range(0, len(X), batch_size):
-                batch = order[first:first + batch_size]
-                loss, correct, norm, was_clipped = trainer.step(X[batch], y[batch])
-                step += 1
-                step_losses.append(loss)
-                step_norms.append(norm)
-                step_clipped.append(was_clipped)
-                if not math.isfinite(loss):
-                    raise TrainingDiverged(_diverged_message(loss, epoch, step, framework, config, clip,
-                                                             step_norms if record else None))
-                loss_sum, correct_sum, seen = loss_sum + loss * len(batch), correct_sum + correct, \
-                    seen + len(batch)
-                bar.update(1)
+            every = callback_every if callback is not None else None
+            for first, count in _calls(len(X), batch_size, step, total, every, hasattr(trainer, "run")):
+                batch = order[first:first + count * batch_size]
+                if count == 1:
+                    results = [trainer.step(X[batch], y[batch])]
+                else:          # full batches stacked, for a trainer that runs many steps in one call
+                    results = trainer.run(X[batch].reshape(count, batch_size, *X.shape[1:]),
+                                          y[batch].reshape(count, batch_size, *y.shape[1:]))
+                size = len(batch) // count
+                for loss, correct, norm, was_clipped in results:
+                    step += 1
+                    step_losses.append(loss)
+                    step_norms.append(norm)
+                    step_clipped.append(was_clipped)
+                    if not math.isfinite(loss):
+                        raise TrainingDiverged(_diverged_message(loss, epoch, step, framework, config, clip,
+                                                                 step_norms if record else None))
+                    loss_sum, correct_sum, seen = loss_sum + loss * size, correct_sum + correct, seen + size
+                bar.update(count)
                 if callback is not None and step % callback_every == 0:
                     callback(step, model)
                 if step == total:
@@ -170,6 +180,26 @@ def train(model, data, *, epochs=1, batch_size=32, optimizer="sgd", learning_rat
     if task != "classification":
         history = history.drop(columns=[c for c in ("accuracy", "val_accuracy") if c in history])
     return history
+
+
+def _calls(n_images, batch_size, step, total, callback_every, many):
+    """``(first image, number of batches)`` of each call to the backend's trainer in one epoch.
+
+    One batch per call (``trainer.step``), unless the trainer can run many (``many``: the Keras
+    dialect's ``run``, as ``compile(steps_per_execution=...)`` does for ``fit``); then the epoch's full
+    batches go in as few calls as the callback (every ``callback_every`` steps, or None), the last of
+    the ``total`` steps and the epoch's last, smaller batch allow: every call ends where the loop has
+    something to do between two steps.
+    """
+    first = 0
+    while first < n_images and step < total:
+        full = (n_images - first) // batch_size
+        count = min(full, total - step)
+        if callback_every:
+            count = min(count, callback_every - step % callback_every)
+        count = max(count, 1) if many else 1
+        yield first, count
+        first, step = first + count * batch_size, step + count
 
 
 def _diverged_message(loss, epoch, step, framework, config, clip, norms):

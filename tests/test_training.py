@@ -188,3 +188,69 @@ def test_the_keras_step_returns_what_fit_returns(data, initial_weights, momentum
     np.testing.assert_allclose(history[cols].to_numpy(), np.array(rows), rtol=1e-5, atol=1e-6)
     for ours, theirs in zip(models.get_weights(model), models.get_weights(twin)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_the_calls_of_an_epoch_end_where_the_loop_has_work_between_steps():
+    """200 images in batches of 32: six full batches and one of 8. A trainer that runs many steps per
+    call gets the full ones together, cut at every callback step and at the last step asked for."""
+    from companion.training import _calls
+    assert list(_calls(200, 32, 0, 14, None, many=False)) == [(32 * i, 1) for i in range(7)]
+    assert list(_calls(200, 32, 0, 14, None, many=True)) == [(0, 6), (192, 1)]
+    assert list(_calls(200, 32, 7, 14, 3, many=True)) == [(0, 2), (64, 3), (160, 1), (192, 1)]
+    assert list(_calls(200, 32, 7, 10, None, many=True)) == [(0, 3)]
+
+
+KERAS_RUNS = [
+    ("mlp", OPTIONS, {}),
+    ("mlp", OPTIONS, {"momentum": 0.9, "clip": ("global_norm", 0.5), "epochs": None, "steps": 10}),
+    ("mlp", OPTIONS, {"optimizer": "adam", "learning_rate": 1e-3, "record_gradient_norm": True}),
+    ("bn_before_mlp", {"hidden": (32,)}, {}),               # moving statistics move inside the loop
+]
+
+
+@pytest.mark.parametrize("name, options, kwargs", KERAS_RUNS)
+def test_keras_steps_run_many_per_call_give_the_history_of_one_per_call(name, options, kwargs, data,
+                                                                        monkeypatch):
+    """``Trainer.run`` (many steps in one ``tf.function`` call) against ``Trainer.step`` alone: the same
+    history, the same per-step records, the same weights (moving statistics included), to the bit."""
+    from companion.frameworks.keras import Trainer
+
+    weights = models.get_weights(models.build(name, "torch", seed=0, **options))
+
+    def train():
+        model = models.build(name, "keras", weights=weights, **options)
+        settings = dict(epochs=2, batch_size=32, learning_rate=0.1, seed=7, progress=False)
+        history = companion.train(model, data, **{**settings, **kwargs})
+        return history.drop(columns="seconds"), models.get_weights(model)
+
+    many, many_weights = train()
+    monkeypatch.delattr(Trainer, "run")
+    one, one_weights = train()
+    assert many.equals(one) and many.attrs == one.attrs and len(many.attrs["step_loss"]) == many["steps"].iloc[-1]
+    for a, b in zip(many_weights, one_weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keras_steps_run_many_per_call_still_stop_at_callbacks_and_a_diverged_step(data, initial_weights,
+                                                                                   monkeypatch):
+    """The callback sees the weights after its own step, and a diverged loss names the same step."""
+    from companion.frameworks.keras import Trainer
+
+    def callbacks_and_divergence():
+        seen = []
+        model = models.build("mlp", "keras", weights=initial_weights, **OPTIONS)
+        companion.train(model, data, epochs=2, batch_size=32, learning_rate=0.1, seed=7, progress=False,
+                        callback=lambda step, m: seen.append((step, models.get_weights(m))), callback_every=4)
+        model = models.build("mlp", "keras", weights=initial_weights, **OPTIONS)
+        with pytest.raises(TrainingDiverged) as diverged:
+            companion.train(model, data, epochs=2, batch_size=32, learning_rate=1e30, progress=False)
+        return seen, str(diverged.value)
+
+    many, many_message = callbacks_and_divergence()
+    monkeypatch.delattr(Trainer, "run")
+    one, one_message = callbacks_and_divergence()
+    assert [s for s, _ in many] == [s for s, _ in one] == [4, 8, 12]
+    for (_, a), (_, b) in zip(many, one):
+        for x, z in zip(a, b):
+            np.testing.assert_array_equal(x, z)
+    assert many_message == one_message

@@ -121,8 +121,9 @@ class Trainer:
     This is the custom training step of Keras' own guides; it computes what ``train_on_batch`` does (the
     compiled loss plus ``model.losses``, one optimizer update, layers in training mode so that batch
     normalization moves its statistics) with less work per call than ``train_on_batch``'s or ``fit``'s
-    generic machinery: ``benchmarks/trainers.py`` measures the difference. ``compile`` still sets the
-    optimizer, the loss and the metric that ``evaluate`` uses.
+    generic machinery: ``benchmarks/trainers.py`` measures the difference. :meth:`run` loops the same
+    step over a stack of batches inside one ``tf.function``, as ``steps_per_execution`` does for
+    ``fit``. ``compile`` still sets the optimizer, the loss and the metric that ``evaluate`` uses.
     """
 
     def __init__(self, model, task, config, clip=None, record_norm=False):
@@ -132,6 +133,7 @@ class Trainer:
                       jit_compile=False)
         model.optimizer.build(model.trainable_variables)
         self._step = tf.function(self._train_step, reduce_retracing=True)
+        self._steps = tf.function(self._train_steps, reduce_retracing=True)
 
     def _train_step(self, X, y):
         model = self.model
@@ -153,9 +155,30 @@ class Trainer:
         correct = tf.reduce_sum(tf.cast(tf.equal(predicted, tf.cast(y, tf.int64)), tf.int64))
         return loss, correct, norm, clipped
 
+    def _train_steps(self, X, y):
+        """``_train_step`` on ``X[i], y[i]`` for every i, in one graph loop; the results stacked."""
+        n = tf.shape(X)[0]
+        results = [tf.TensorArray(dtype, size=n) for dtype in (tf.float32, tf.int64, tf.float32, tf.bool)]
+        for i in tf.range(n):
+            results = [r.write(i, tf.cast(value, r.dtype))
+                       for r, value in zip(results, self._train_step(X[i], y[i]))]
+        return [r.stack() for r in results]
+
     def step(self, X, y):
         """One update on a batch: (mean loss, number correct or nan, gradient norm or nan, clipped)."""
-        loss, correct, norm, clipped = self._step(X, y)
+        return self._results(*self._step(X, y))
+
+    def run(self, X, y):
+        """One update on each batch ``X[i], y[i]`` of a stack of equal batches, in one call: a list of
+        what :meth:`step` returns, one per batch.
+
+        This is what ``compile(steps_per_execution=...)`` does for ``fit``: the Python round trip of a
+        call is paid once for many steps (at batch 32 it costs as much as the step itself). The updates
+        are the same ops in the same order, so the history is the same as step by step.
+        """
+        return [self._results(*values) for values in zip(*(t.numpy() for t in self._steps(X, y)))]
+
+    def _results(self, loss, correct, norm, clipped):
         return (float(loss), (float(correct) if self.task == "classification" else float("nan")),
                 float(norm), bool(clipped))
 
